@@ -1,0 +1,1 @@
+//! The account client library and command-line tool. (Built in a later step.)

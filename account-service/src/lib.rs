@@ -1,0 +1,1 @@
+//! The account service: a SQLite ledger served over rpc-runtime. (Built in a later step.)

@@ -1,0 +1,2 @@
+//! Criterion benchmark of Wire pack/unpack (written next).
+fn main() {}

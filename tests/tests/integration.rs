@@ -1,0 +1,1 @@
+//! Cross-crate integration tests, one module per feature, in one binary to keep CI builds lean.
