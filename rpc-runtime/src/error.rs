@@ -154,3 +154,98 @@ impl WireError {
         self
     }
 }
+
+use crate::frame::Status;
+
+/// A failed call, as the runtime sees it: a status and a message.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("{status}: {message}")]
+pub struct RpcError {
+    /// What kind of failure.
+    pub status: Status,
+    /// Details for people.
+    pub message: String,
+}
+
+impl RpcError {
+    /// An error with `status` and `message`.
+    pub fn new(status: Status, message: impl Into<String>) -> RpcError {
+        RpcError {
+            status,
+            message: message.into(),
+        }
+    }
+}
+
+/// Why a call returned no response: the service's own error, or a runtime failure.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum CallError<E> {
+    /// The service answered with its typed error.
+    #[error("the service returned an error: {0:?}")]
+    Application(E),
+    /// The call failed in the runtime: unreachable server, deadline, unknown method, …
+    #[error(transparent)]
+    Rpc(#[from] RpcError),
+}
+
+impl<E> CallError<E> {
+    /// The status: `Application` for service errors, else the runtime's.
+    pub fn status(&self) -> Status {
+        match self {
+            CallError::Application(_) => Status::Application,
+            CallError::Rpc(e) => e.status,
+        }
+    }
+
+    /// The service's error, if that is what this is.
+    pub fn application(&self) -> Option<&E> {
+        match self {
+            CallError::Application(e) => Some(e),
+            CallError::Rpc(_) => None,
+        }
+    }
+}
+
+/// Why a server could not start or stopped with an error.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// Binding or accepting on an endpoint failed.
+    #[error("cannot listen on {endpoint}: {source}")]
+    Listen {
+        /// The endpoint.
+        endpoint: String,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A Unix socket path is held by a live server.
+    #[error("address in use: a server is already listening on {path}")]
+    AddressInUse {
+        /// The socket path.
+        path: String,
+    },
+    /// A path to bind exists and is not a socket; it is left alone.
+    #[error("{path} exists and is not a socket; refusing to replace it")]
+    NotASocket {
+        /// The path.
+        path: String,
+    },
+    /// Two served methods have the same id.
+    #[error("method id {id:#010x} is served twice: {first} and {second}")]
+    DuplicateMethod {
+        /// The id.
+        id: u32,
+        /// The first `Service.method`.
+        first: String,
+        /// The second `Service.method`.
+        second: String,
+    },
+    /// The server was built with nothing to listen on.
+    #[error("no endpoint to listen on")]
+    NoEndpoints,
+    /// Starting worker threads failed.
+    #[error("cannot start worker threads: {0}")]
+    Threads(#[source] std::io::Error),
+}

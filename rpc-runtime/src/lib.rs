@@ -32,10 +32,24 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod client;
+pub mod endpoint;
 pub mod error;
+pub mod frame;
+pub mod message;
+pub mod schema;
+pub mod server;
+pub mod service;
+pub mod transport;
+mod unix;
 pub mod wire;
 
-pub use error::{WireError, WireResult};
+pub use client::{BlockingClient, Client, ClientOptions};
+pub use endpoint::Endpoint;
+pub use error::{CallError, RpcError, ServeError, WireError, WireResult};
+pub use message::Message;
+pub use server::{Server, ServerBuilder};
+pub use service::{Reply, Service};
 pub use wire::{ByteOrder, FixedStr, PascalStr, Wire, WireField};
 
 /// Derives [`Wire`] and [`WireField`] for a struct or a C-like enum.
@@ -50,6 +64,63 @@ pub use wire::{ByteOrder, FixedStr, PascalStr, Wire, WireField};
 ///   are an error when unpacking.
 /// - `#[wire(crate = path)]` names the runtime when it is not reachable as `::rpc_runtime`.
 pub use rpc_macros::Wire;
+
+/// Turns a trait of async methods into an RPC service.
+///
+/// Each method takes `&self` and one request message and returns
+/// `Result<Response, Error>`, where request, response and error are [`Message`]s: a
+/// `#[derive(Wire)]` type, a `Vec` of one (a list of records), or `()`. For a trait `Calc` the
+/// macro generates:
+///
+/// - the trait itself, with each method returning a `Send` future (implement it with
+///   `async fn`);
+/// - `CalcClient` (async) and `CalcBlockingClient`, with one method per RPC;
+/// - `ServeCalc<S>`, the dispatcher to hand to [`ServerBuilder::serve`];
+/// - `CalcClient::SCHEMA`: the service's name and, per method, a stable id (a hash of
+///   `Calc.method`, so reordering methods changes nothing), its message formats and a
+///   fingerprint the server checks on every call.
+///
+/// # Examples
+///
+/// ```
+/// use rpc_runtime::{BlockingClient, Server, Wire, service};
+///
+/// #[derive(Wire, Debug, PartialEq)]
+/// pub struct Add { a: i64, b: i64 }
+///
+/// #[derive(Wire, Debug, PartialEq)]
+/// pub struct Sum { value: i64 }
+///
+/// #[derive(Wire, Debug, PartialEq)]
+/// #[repr(u8)]
+/// pub enum CalcError { Overflow = 1 }
+///
+/// #[service]
+/// pub trait Calc {
+///     /// Adds two numbers.
+///     async fn add(&self, request: Add) -> Result<Sum, CalcError>;
+/// }
+///
+/// struct Calculator;
+///
+/// impl Calc for Calculator {
+///     async fn add(&self, r: Add) -> Result<Sum, CalcError> {
+///         r.a.checked_add(r.b).map(|value| Sum { value }).ok_or(CalcError::Overflow)
+///     }
+/// }
+///
+/// let server = Server::builder()
+///     .listen("tcp://127.0.0.1:0".parse()?)
+///     .serve(ServeCalc::new(Calculator))
+///     .bind()?
+///     .spawn()?;
+/// let calc = CalcBlockingClient::new(BlockingClient::new(server.endpoints()[0].clone()));
+/// assert_eq!(calc.add(Add { a: 2, b: 3 })?, Sum { value: 5 });
+/// let overflow = calc.add(Add { a: i64::MAX, b: 1 }).unwrap_err();
+/// assert_eq!(overflow.application(), Some(&CalcError::Overflow));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub use rpc_macros::service;
 
 #[doc = include_str!("../../docs/WIRE.md")]
 #[cfg(doctest)]

@@ -189,7 +189,13 @@ pub trait Wire: WireField {
     /// As [`Wire::unpack`], except that bytes after the value are returned, not rejected.
     #[inline]
     fn unpack_from(buf: &[u8], offset: usize) -> WireResult<(Self, &[u8])> {
-        let rest = buf.get(offset..).unwrap_or_default();
+        let Some(rest) = buf.get(offset..) else {
+            return Err(WireError::ShortInput {
+                needed: Self::SIZE,
+                got: 0,
+                offset,
+            });
+        };
         match (rest.get(..Self::SIZE), rest.get(Self::SIZE..)) {
             (Some(record), Some(tail)) => {
                 let value = unpack_record(Self::ORDER, record).map_err(|e| e.shifted(offset))?;

@@ -1,1 +1,6 @@
 //! Cross-crate integration tests, one module per feature, in one binary to keep CI builds lean.
+
+mod fixtures;
+mod python;
+mod roundtrip;
+mod snapshots;

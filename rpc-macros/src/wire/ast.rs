@@ -35,12 +35,15 @@ pub struct Enum<'a> {
     pub ident: &'a Ident,
     pub generics: &'a Generics,
     pub attrs: attr::Container,
-    pub repr: Option<attr::Repr>,
+    pub repr: attr::Repr,
     pub variants: Vec<&'a syn::Variant>,
 }
 
 impl<'a> Input<'a> {
     /// Builds the model, reporting every attribute mistake at once.
+    ///
+    /// When attributes are wrong, the model is checked by `valid::check` anyway and both sets of
+    /// errors come back together; `Err` then means "do not expand".
     pub fn from_syn(input: &'a DeriveInput) -> syn::Result<Self> {
         let mut errors = Errors::default();
         let attrs = attr::container(&input.attrs, &mut errors);
@@ -74,13 +77,7 @@ impl<'a> Input<'a> {
                 })
             }
             Data::Enum(data) => {
-                let repr = match attr::repr(&input.attrs, input.ident.span()) {
-                    Ok(repr) => Some(repr),
-                    Err(e) => {
-                        errors.push(e);
-                        None
-                    }
-                };
+                let repr = attr::repr(&input.attrs);
                 for v in &data.variants {
                     attr::variant(&v.attrs, &mut errors);
                 }
@@ -106,7 +103,14 @@ impl<'a> Input<'a> {
                 });
             }
         };
-        errors.finish()?;
+        if let Err(mut parse_errors) = errors.finish() {
+            // A bad keyword still leaves a model to check: report the field and shape mistakes
+            // in the same build rather than one stage at a time.
+            if let Err(rule_errors) = super::valid::check(&model) {
+                parse_errors.combine(rule_errors);
+            }
+            return Err(parse_errors);
+        }
         Ok(model)
     }
 }

@@ -1,7 +1,9 @@
 //! Code generation for a validated model. Nothing here checks the input.
 
 use super::ast::{Enum, Field, Input, Struct};
+use super::attr;
 use super::valid::byte_array_len;
+use crate::errors::Errors;
 use crate::paths;
 use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
@@ -17,21 +19,26 @@ pub fn expand(input: &Input<'_>) -> TokenStream {
 }
 
 /// Impls emitted after a compile error so that uses of the type do not cascade into more
-/// errors. They are never run: the crate does not compile.
+/// errors ("no associated item named `SIZE`"). They are never run: the crate does not compile.
+///
+/// Generic types get them too, with their generics, and a `#[wire(crate = ...)]` path is honoured
+/// when it parses; the errors of that second parse were already reported.
 pub fn fallback(input: &syn::DeriveInput) -> TokenStream {
-    if !input.generics.params.is_empty() {
-        return TokenStream::new();
-    }
+    let mut reported = Errors::default();
+    let krate = attr::container(&input.attrs, &mut reported).krate;
+    let _already_reported = reported.finish();
     let ident = &input.ident;
-    let p = paths::private(None);
+    let (impl_generics, ty_generics, where_clause) = input.generics.split_for_impl();
+    let p = paths::private(krate.as_ref());
+    let Prims { usize, u8, str } = Prims::new();
     quote! {
         #[automatically_derived]
-        impl #p::WireField for #ident {
+        impl #impl_generics #p::WireField for #ident #ty_generics #where_clause {
             const LAYOUT: &'static [#p::Item] = &[];
-            fn pack_field<__WireO: #p::Order>(&self, _: &mut [u8], _: usize) -> usize {
+            fn pack_field<__WireO: #p::Order>(&self, _: &mut [#u8], _: #usize) -> #usize {
                 ::core::unreachable!()
             }
-            fn unpack_field<__WireO: #p::Order>(_: &[u8], _: &mut usize) -> #p::WireResult<Self> {
+            fn unpack_field<__WireO: #p::Order>(_: &[#u8], _: &mut #usize) -> #p::WireResult<Self> {
                 ::core::unreachable!()
             }
             fn zeroed() -> Self {
@@ -39,16 +46,40 @@ pub fn fallback(input: &syn::DeriveInput) -> TokenStream {
             }
         }
         #[automatically_derived]
-        impl #p::Wire for #ident {
-            const SIZE: usize = 0;
-            const FORMAT: &'static str = "";
+        impl #impl_generics #p::Wire for #ident #ty_generics #where_clause {
+            const SIZE: #usize = 0;
+            const FORMAT: &'static #str = "";
             const ORDER: #p::ByteOrder = #p::ByteOrder::Network;
-            type Bytes = [u8; 0];
-            fn pack(&self) -> [u8; 0] {
+            type Bytes = [#u8; 0];
+            fn pack(&self) -> [#u8; 0] {
                 ::core::unreachable!()
             }
         }
     }
+}
+
+/// The primitive types generated signatures name, by absolute path: a user type called `usize`
+/// or `str` in scope must not stand in for them.
+struct Prims {
+    usize: TokenStream,
+    u8: TokenStream,
+    str: TokenStream,
+}
+
+impl Prims {
+    fn new() -> Self {
+        Prims {
+            usize: primitive("usize"),
+            u8: primitive("u8"),
+            str: primitive("str"),
+        }
+    }
+}
+
+/// `::core::primitive::<name>`.
+fn primitive(name: &str) -> TokenStream {
+    let ident = Ident::new(name, Span::call_site());
+    quote!(::core::primitive::#ident)
 }
 
 /// The `ByteOrder` variant for a prefix character.
@@ -67,35 +98,46 @@ fn order_variant(prefix: char) -> Ident {
 struct Common<'a> {
     ident: &'a Ident,
     p: TokenStream,
+    /// The byte-order prefix, as the user wrote it (`'!'` by default).
+    prefix: char,
     order: TokenStream,
 }
 
 impl<'a> Common<'a> {
-    fn new(ident: &'a Ident, attrs: &super::attr::Container) -> Self {
+    fn new(ident: &'a Ident, attrs: &attr::Container) -> Self {
         let p = paths::private(attrs.krate.as_ref());
-        let variant = order_variant(attrs.order.as_ref().map_or('!', |o| o.prefix));
+        let prefix = attrs.order.as_ref().map_or('!', |o| o.prefix);
+        let variant = order_variant(prefix);
         let order = quote!(#p::ByteOrder::#variant);
-        Common { ident, p, order }
+        Common {
+            ident,
+            p,
+            prefix,
+            order,
+        }
     }
 
     /// The `Wire` impl and the consts it needs, given the `WireField` impl.
     fn wire_impl(&self) -> TokenStream {
-        let Common { ident, p, order } = self;
+        let Common {
+            ident, p, order, ..
+        } = self;
+        let Prims { usize, u8, str } = Prims::new();
         quote! {
-            const __WIRE_SIZE: usize = #p::size_of(<#ident as #p::WireField>::LAYOUT, #order);
-            const __WIRE_FORMAT_LEN: usize = #p::format_len(<#ident as #p::WireField>::LAYOUT) + 1;
-            const __WIRE_FORMAT: [u8; __WIRE_FORMAT_LEN] =
+            const __WIRE_SIZE: #usize = #p::size_of(<#ident as #p::WireField>::LAYOUT, #order);
+            const __WIRE_FORMAT_LEN: #usize = #p::format_len(<#ident as #p::WireField>::LAYOUT) + 1;
+            const __WIRE_FORMAT: [#u8; __WIRE_FORMAT_LEN] =
                 #p::format_bytes(#order, <#ident as #p::WireField>::LAYOUT);
 
             #[automatically_derived]
             impl #p::Wire for #ident {
-                const SIZE: usize = __WIRE_SIZE;
-                const FORMAT: &'static str = #p::format_str(&__WIRE_FORMAT);
+                const SIZE: #usize = __WIRE_SIZE;
+                const FORMAT: &'static #str = #p::format_str(&__WIRE_FORMAT);
                 const ORDER: #p::ByteOrder = #order;
-                type Bytes = [u8; __WIRE_SIZE];
+                type Bytes = [#u8; __WIRE_SIZE];
 
                 #[inline]
-                fn pack(&self) -> [u8; __WIRE_SIZE] {
+                fn pack(&self) -> [#u8; __WIRE_SIZE] {
                     #p::pack_array(self)
                 }
             }
@@ -134,8 +176,9 @@ impl<'a> StructGen<'a> {
         }
         let Common { p, order, .. } = &self.common;
         let ty = field.ty;
+        let prefix = self.common.prefix;
         let message = format!(
-            "field `{}` is a Wire type with a different byte order than `{}`; a Python format has one byte order, so give both the same `#[wire(order = ...)]`",
+            "field `{}` nests a Wire type whose byte order is not `{}`'s \"{prefix}\"; a Python format has one byte order, so give the nested type `#[wire(order = \"{prefix}\")]` too",
             field.name, self.common.ident
         );
         quote_spanned! {ty.span()=>
@@ -208,13 +251,16 @@ impl<'a> StructGen<'a> {
 
 impl ToTokens for StructGen<'_> {
     fn to_tokens(&self, tokens: &mut TokenStream) {
-        let Common { ident, p, order } = &self.common;
+        let Common {
+            ident, p, order, ..
+        } = &self.common;
         let items = self.input.fields.iter().map(|f| self.layout_item(f));
         let checks = self.input.fields.iter().map(|f| self.order_check(f));
         let pack = self.pack_body();
         let unpack = self.unpack_body();
         let zeroed = self.zeroed_body();
         let wire = self.common.wire_impl();
+        let Prims { usize, u8, .. } = Prims::new();
         tokens.extend(quote! {
             #[allow(non_upper_case_globals, unused_qualifications, clippy::identity_op)]
             const _: () = {
@@ -226,12 +272,12 @@ impl ToTokens for StructGen<'_> {
                     const NESTED_ORDER: #p::Option<#p::ByteOrder> = #p::Some(#order);
 
                     #[inline]
-                    fn pack_field<__WireO: #p::Order>(&self, __wire_buf: &mut [u8], __wire_pos: usize) -> usize {
+                    fn pack_field<__WireO: #p::Order>(&self, __wire_buf: &mut [#u8], __wire_pos: #usize) -> #usize {
                         #pack
                     }
 
                     #[inline]
-                    fn unpack_field<__WireO: #p::Order>(__wire_buf: &[u8], __wire_pos: &mut usize) -> #p::WireResult<Self> {
+                    fn unpack_field<__WireO: #p::Order>(__wire_buf: &[#u8], __wire_pos: &mut #usize) -> #p::WireResult<Self> {
                         #unpack
                     }
 
@@ -264,9 +310,12 @@ impl<'a> EnumGen<'a> {
 impl ToTokens for EnumGen<'_> {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         let Common { ident, p, .. } = &self.common;
-        let Some(repr) = self.input.repr.as_ref().map(|r| &r.ident) else {
+        let Some(repr) = self.input.repr.int.as_ref() else {
             return;
         };
+        // `#[repr(u8)]` always means the primitive, whatever `u8` names in the user's scope.
+        let repr = primitive(&repr.to_string());
+        let Prims { usize, u8, .. } = Prims::new();
         let variants: Vec<_> = self.input.variants.iter().map(|v| &v.ident).collect();
         let consts: Vec<_> = (0..variants.len())
             .map(|i| format_ident!("__WIRE_V{}", i))
@@ -286,7 +335,7 @@ impl ToTokens for EnumGen<'_> {
                     const LAYOUT: &'static [#p::Item] = <#repr as #p::WireField>::LAYOUT;
 
                     #[inline]
-                    fn pack_field<__WireO: #p::Order>(&self, __wire_buf: &mut [u8], __wire_pos: usize) -> usize {
+                    fn pack_field<__WireO: #p::Order>(&self, __wire_buf: &mut [#u8], __wire_pos: #usize) -> #usize {
                         let __wire_value: #repr = match self {
                             #(#ident::#variants => #consts,)*
                         };
@@ -294,7 +343,7 @@ impl ToTokens for EnumGen<'_> {
                     }
 
                     #[inline]
-                    fn unpack_field<__WireO: #p::Order>(__wire_buf: &[u8], __wire_pos: &mut usize) -> #p::WireResult<Self> {
+                    fn unpack_field<__WireO: #p::Order>(__wire_buf: &[#u8], __wire_pos: &mut #usize) -> #p::WireResult<Self> {
                         let __wire_value = <#repr as #p::WireField>::unpack_field::<__WireO>(__wire_buf, __wire_pos)?;
                         match __wire_value {
                             #(#consts => #p::Ok(#ident::#variants),)*

@@ -69,8 +69,9 @@ impl Item {
 
     /// The item for an array of `count` elements of `element`.
     ///
-    /// Arrays of a single primitive become one counted run (`[i32; 4]` is `4i`); arrays of bytes
-    /// become a byte string (`[u8; 32]` is `32s`); anything else repeats the element's layout.
+    /// Arrays of a single number or bool become one counted run (`[i32; 4]` is `4i`); arrays of
+    /// bytes become a byte string (`[u8; 32]` is `32s`); anything else repeats the element's
+    /// layout (`[[u8; 1]; 3]` is `sss`, as Python needs three items for it).
     pub const fn array(element: &'static [Item], count: usize, bytes: bool) -> Item {
         if bytes {
             return Item::Prim {
@@ -80,6 +81,7 @@ impl Item {
                 align: 1,
             };
         }
+        // Only numbers and bools repeat with a count: for `s` and `p` the count is a length.
         if let [
             Item::Prim {
                 code,
@@ -88,6 +90,7 @@ impl Item {
                 align,
             },
         ] = element
+            && !matches!(*code, b's' | b'p' | b'x')
         {
             return Item::Prim {
                 code: *code,
@@ -275,6 +278,10 @@ mod tests {
             Item::array(PAIR, 2, false),
         ];
         assert_eq!(format_len(&layout), "4i32sibib".len());
+        const ONE_BYTE: &[Item] = &[Item::array(&[B], 1, true)];
+        let one_byte_strings = [Item::array(ONE_BYTE, 3, false)];
+        let bytes: [u8; 4] = format_bytes(ByteOrder::Network, &one_byte_strings);
+        assert_eq!(format_str(&bytes), "!sss");
         let bytes: [u8; 10] = format_bytes(ByteOrder::Little, &layout);
         assert_eq!(format_str(&bytes), "<4i32sibib");
     }

@@ -36,6 +36,13 @@ pub fn list_count_format<T: Wire>() -> &'static str {
     }
 }
 
+/// Lists of zero-size records are refused at compile time: Python's `iter_unpack` cannot read
+/// them, and a count with no bytes behind it would let a peer make the decoder loop billions
+/// of times for free.
+const fn assert_records_have_size<T: Wire>() {
+    assert!(T::SIZE > 0, "a list needs records of at least one byte");
+}
+
 fn count_bytes(order: ByteOrder, count: u32) -> [u8; COUNT_SIZE] {
     if order.is_little_endian() {
         count.to_le_bytes()
@@ -50,6 +57,7 @@ fn count_bytes(order: ByteOrder, count: u32) -> [u8; COUNT_SIZE] {
 ///
 /// [`WireError::CountTooLarge`] when there are more than `u32::MAX` items; `out` is untouched.
 pub fn pack_list_into<T: Wire>(items: &[T], out: &mut Vec<u8>) -> WireResult<()> {
+    const { assert_records_have_size::<T>() };
     let count = u32::try_from(items.len()).map_err(|_| WireError::CountTooLarge {
         count: items.len() as u64,
         available: u32::MAX as usize,
@@ -154,6 +162,7 @@ impl<'a, T: Wire> ListIter<'a, T> {
     /// [`WireError::ShortInput`] when the count itself is cut off, and
     /// [`WireError::CountTooLarge`] when the records do not fit in the bytes that follow it.
     pub fn new(buf: &'a [u8], offset: usize) -> WireResult<Self> {
+        const { assert_records_have_size::<T>() };
         let tail = buf.get(offset..).unwrap_or_default();
         let Some((head, body)) = tail.split_first_chunk::<COUNT_SIZE>() else {
             return Err(WireError::ShortInput {
@@ -167,8 +176,6 @@ impl<'a, T: Wire> ListIter<'a, T> {
         } else {
             u32::from_be_bytes(*head)
         };
-        // A zero-sized record still costs one byte of budget, so a count can never make us
-        // loop far beyond the input's length.
         let available = body.len() / T::SIZE.max(1);
         let count_usize = count as usize;
         if count_usize > available {

@@ -1,0 +1,110 @@
+//! What an RPC method takes and returns: a Wire record, a list of records, or nothing.
+
+use crate::error::{WireError, WireResult};
+use crate::wire::{self, Wire};
+
+/// The shape of a message on the wire, for schemas and `describe`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Shape {
+    /// No bytes at all (`()`).
+    Unit,
+    /// One record of a fixed format.
+    Record {
+        /// The Python `struct` format.
+        format: &'static str,
+        /// Its size in bytes.
+        size: usize,
+    },
+    /// A count-prefixed list of records (see `docs/WIRE.md`).
+    List {
+        /// The records' Python `struct` format.
+        format: &'static str,
+        /// One record's size in bytes.
+        size: usize,
+    },
+}
+
+impl Shape {
+    /// A short text form: `""`, `"!Iq"`, or `"list !Iq"`.
+    pub fn describe(&self) -> String {
+        match self {
+            Shape::Unit => String::new(),
+            Shape::Record { format, .. } => (*format).to_owned(),
+            Shape::List { format, .. } => format!("list {format}"),
+        }
+    }
+}
+
+/// A request, response or error body. Implemented for every [`Wire`] type, for `Vec<T>` of a
+/// Wire type (a list of records) and for `()` (an empty body).
+pub trait Message: Sized + Send + 'static {
+    /// What the body looks like on the wire.
+    const SHAPE: Shape;
+
+    /// Appends the encoded body to `out`.
+    ///
+    /// # Errors
+    ///
+    /// Only lists can fail, when they hold more than `u32::MAX` records.
+    fn encode(&self, out: &mut Vec<u8>) -> WireResult<()>;
+
+    /// Decodes a body that must be consumed exactly.
+    ///
+    /// # Errors
+    ///
+    /// Any [`WireError`]: the bytes are not a valid message of this type.
+    fn decode(bytes: &[u8]) -> WireResult<Self>;
+}
+
+impl<T: Wire + Send + 'static> Message for T {
+    const SHAPE: Shape = Shape::Record {
+        format: T::FORMAT,
+        size: T::SIZE,
+    };
+
+    #[inline]
+    fn encode(&self, out: &mut Vec<u8>) -> WireResult<()> {
+        out.extend_from_slice(self.pack().as_ref());
+        Ok(())
+    }
+
+    #[inline]
+    fn decode(bytes: &[u8]) -> WireResult<Self> {
+        T::unpack(bytes)
+    }
+}
+
+impl<T: Wire + Send + 'static> Message for Vec<T> {
+    const SHAPE: Shape = Shape::List {
+        format: T::FORMAT,
+        size: T::SIZE,
+    };
+
+    fn encode(&self, out: &mut Vec<u8>) -> WireResult<()> {
+        wire::pack_list_into(self, out)
+    }
+
+    fn decode(bytes: &[u8]) -> WireResult<Self> {
+        wire::unpack_list(bytes)
+    }
+}
+
+impl Message for () {
+    const SHAPE: Shape = Shape::Unit;
+
+    fn encode(&self, _out: &mut Vec<u8>) -> WireResult<()> {
+        Ok(())
+    }
+
+    fn decode(bytes: &[u8]) -> WireResult<Self> {
+        if bytes.is_empty() {
+            Ok(())
+        } else {
+            Err(WireError::TrailingBytes {
+                expected: 0,
+                extra: bytes.len(),
+            })
+        }
+    }
+}

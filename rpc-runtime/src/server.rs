@@ -1,0 +1,343 @@
+//! The server: listeners, connection tasks and dispatch to services, on a smol executor with
+//! one worker thread per core.
+
+mod conn;
+mod limits;
+pub(crate) mod registry;
+mod shutdown;
+
+pub use limits::Limits;
+pub use shutdown::ShutdownHandle;
+
+use crate::endpoint::Endpoint;
+use crate::error::ServeError;
+use crate::service::Service;
+use crate::transport::Listener;
+use registry::Registry;
+use smol::Executor;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::thread;
+
+/// Builds a [`Server`]: endpoints to listen on, services to serve, limits.
+///
+/// # Examples
+///
+/// ```
+/// use rpc_runtime::{Endpoint, Server};
+///
+/// let server = Server::builder().listen("tcp://127.0.0.1:0".parse()?).bind()?;
+/// let bound = &server.endpoints()[0];
+/// assert!(bound.to_string().starts_with("tcp://127.0.0.1:"));
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Default)]
+pub struct ServerBuilder {
+    endpoints: Vec<Endpoint>,
+    services: Vec<Arc<dyn Service>>,
+    limits: Limits,
+    workers: Option<usize>,
+    unix_mode: Option<u32>,
+}
+
+impl core::fmt::Debug for ServerBuilder {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("ServerBuilder")
+            .field("endpoints", &self.endpoints)
+            .field(
+                "services",
+                &self
+                    .services
+                    .iter()
+                    .map(|s| s.schema().name)
+                    .collect::<Vec<_>>(),
+            )
+            .field("limits", &self.limits)
+            .field("workers", &self.workers)
+            .finish()
+    }
+}
+
+impl ServerBuilder {
+    /// Adds an endpoint to listen on (call it once per endpoint).
+    pub fn listen(mut self, endpoint: Endpoint) -> Self {
+        self.endpoints.push(endpoint);
+        self
+    }
+
+    /// Adds a service; one server serves any number of services.
+    pub fn serve(mut self, service: impl Service) -> Self {
+        self.services.push(Arc::new(service));
+        self
+    }
+
+    /// Replaces the limits.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Sets the number of worker threads (default: one per core).
+    pub fn workers(mut self, workers: usize) -> Self {
+        self.workers = Some(workers.max(1));
+        self
+    }
+
+    /// Sets the permission bits of Unix socket files (default `0o600`, owner only).
+    pub fn unix_mode(mut self, mode: u32) -> Self {
+        self.unix_mode = Some(mode);
+        self
+    }
+
+    /// Binds every endpoint. Nothing is served until [`Server::run`] or [`Server::spawn`].
+    ///
+    /// # Errors
+    ///
+    /// A bind failure, a Unix socket path held by a live server, two services with the same
+    /// method id, or no endpoint at all.
+    pub fn bind(self) -> Result<Server, ServeError> {
+        if self.endpoints.is_empty() {
+            return Err(ServeError::NoEndpoints);
+        }
+        let registry = Registry::new(self.services)?;
+        let mode = self.unix_mode.unwrap_or(0o600);
+        let listeners = self
+            .endpoints
+            .iter()
+            .map(|e| Listener::bind(e, mode))
+            .collect::<Result<Vec<_>, _>>()?;
+        let endpoints = listeners
+            .iter()
+            .zip(&self.endpoints)
+            .map(|(l, e)| {
+                l.local_endpoint().map_err(|source| ServeError::Listen {
+                    endpoint: e.to_string(),
+                    source,
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let workers = self
+            .workers
+            .unwrap_or_else(|| thread::available_parallelism().map_or(1, |n| n.get()));
+        Ok(Server {
+            listeners,
+            endpoints,
+            shared: Arc::new(Shared {
+                registry,
+                limits: self.limits,
+                connections: AtomicUsize::new(0),
+            }),
+            workers,
+            shutdown: ShutdownHandle::new(),
+        })
+    }
+}
+
+/// What every connection task of a server shares.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    pub(crate) registry: Registry,
+    pub(crate) limits: Limits,
+    pub(crate) connections: AtomicUsize,
+}
+
+/// A bound server, ready to run.
+#[derive(Debug)]
+pub struct Server {
+    listeners: Vec<Listener>,
+    endpoints: Vec<Endpoint>,
+    shared: Arc<Shared>,
+    workers: usize,
+    shutdown: ShutdownHandle,
+}
+
+impl Server {
+    /// Starts building a server.
+    pub fn builder() -> ServerBuilder {
+        ServerBuilder::default()
+    }
+
+    /// The endpoints as bound (TCP port 0 replaced by the real port), in the order given.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// A handle that starts a graceful shutdown from anywhere.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Serves until shut down, on this thread and `workers - 1` more. Returns once every
+    /// connection has finished (or the shutdown grace period ran out) and every Unix socket
+    /// file the server created is removed.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Threads`] when worker threads cannot be started.
+    pub fn run(self) -> Result<(), ServeError> {
+        let ex = Arc::new(Executor::new());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let mut threads = Vec::new();
+        for i in 1..self.workers {
+            let ex = Arc::clone(&ex);
+            let stopped = stopped.clone();
+            let handle = thread::Builder::new()
+                .name(format!("rpc-worker-{i}"))
+                .spawn(move || smol::block_on(ex.run(stopped.recv())))
+                .map_err(ServeError::Threads)?;
+            threads.push(handle);
+        }
+        smol::block_on(ex.run(self.serve(Arc::clone(&ex))));
+        drop(stop);
+        for t in threads {
+            let _ = t.join();
+        }
+        Ok(())
+    }
+
+    /// Runs the server on background threads and returns a handle to stop it.
+    ///
+    /// # Errors
+    ///
+    /// [`ServeError::Threads`] when the threads cannot be started.
+    pub fn spawn(self) -> Result<RunningServer, ServeError> {
+        let shutdown = self.shutdown_handle();
+        let endpoints = self.endpoints.clone();
+        let thread = thread::Builder::new()
+            .name("rpc-server".into())
+            .spawn(move || self.run())
+            .map_err(ServeError::Threads)?;
+        Ok(RunningServer {
+            shutdown,
+            endpoints,
+            thread: Some(thread),
+        })
+    }
+
+    async fn serve(self, ex: Arc<Executor<'static>>) {
+        let (alive, all_done) = smol::channel::bounded::<()>(1);
+        let acceptors: Vec<_> = self
+            .listeners
+            .into_iter()
+            .map(|listener| {
+                ex.spawn(accept_loop(
+                    listener,
+                    Arc::clone(&self.shared),
+                    Arc::clone(&ex),
+                    self.shutdown.clone(),
+                    alive.clone(),
+                ))
+            })
+            .collect();
+        drop(alive);
+        self.shutdown.wait().await;
+        // Stop accepting: dropping the acceptors drops the listeners and removes socket files.
+        for task in acceptors {
+            task.cancel().await;
+        }
+        // Connections see the same signal, send goaway and drain; wait for the last one.
+        let grace = self.shared.limits.shutdown_grace + self.shared.limits.read_timeout;
+        smol::future::or(
+            async {
+                let _ = all_done.recv().await;
+            },
+            async {
+                smol::Timer::after(grace).await;
+            },
+        )
+        .await;
+    }
+}
+
+async fn accept_loop(
+    listener: Listener,
+    shared: Arc<Shared>,
+    ex: Arc<Executor<'static>>,
+    shutdown: ShutdownHandle,
+    alive: smol::channel::Sender<()>,
+) {
+    loop {
+        let stream = match listener.accept().await {
+            Ok(stream) => stream,
+            Err(_) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                smol::Timer::after(std::time::Duration::from_millis(20)).await;
+                continue;
+            }
+        };
+        let count = shared.connections.fetch_add(1, Ordering::AcqRel) + 1;
+        let guard = ConnectionGuard {
+            shared: Arc::clone(&shared),
+            _alive: alive.clone(),
+        };
+        if count > shared.limits.max_connections {
+            ex.spawn(conn::refuse(stream, guard)).detach();
+            continue;
+        }
+        ex.spawn(conn::serve(
+            stream,
+            Arc::clone(&ex),
+            shutdown.clone(),
+            guard,
+        ))
+        .detach();
+    }
+}
+
+/// Counts a live connection; dropping it releases the slot.
+#[derive(Debug)]
+pub(crate) struct ConnectionGuard {
+    shared: Arc<Shared>,
+    /// Held while the connection lives; the server waits for every sender to drop.
+    _alive: smol::channel::Sender<()>,
+}
+
+impl ConnectionGuard {
+    pub(crate) fn shared(&self) -> &Shared {
+        &self.shared
+    }
+}
+
+impl Drop for ConnectionGuard {
+    fn drop(&mut self) {
+        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A server running on background threads.
+#[derive(Debug)]
+pub struct RunningServer {
+    shutdown: ShutdownHandle,
+    endpoints: Vec<Endpoint>,
+    thread: Option<thread::JoinHandle<Result<(), ServeError>>>,
+}
+
+impl RunningServer {
+    /// The endpoints as bound.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.endpoints
+    }
+
+    /// A handle that starts a graceful shutdown.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        self.shutdown.clone()
+    }
+
+    /// Shuts down gracefully and waits until the server has stopped.
+    pub fn stop(mut self) {
+        self.stop_and_join();
+    }
+
+    fn stop_and_join(&mut self) {
+        self.shutdown.shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        self.stop_and_join();
+    }
+}

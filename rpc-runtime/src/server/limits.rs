@@ -1,0 +1,48 @@
+//! Resource limits with defaults, so a slow, silent or abusive client cannot hold the server.
+
+use crate::frame::DEFAULT_MAX_BODY;
+use std::time::Duration;
+
+/// Limits the server enforces on every connection. All have defaults; set what you need.
+///
+/// ```
+/// use rpc_runtime::server::Limits;
+/// use std::time::Duration;
+///
+/// let limits = Limits { max_in_flight: 32, idle_timeout: Duration::from_secs(60), ..Limits::default() };
+/// assert_eq!(limits.max_frame, 1 << 20);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest frame body accepted, in bytes. A larger declared length gets a
+    /// `resource exhausted` error frame and the connection is closed, before any of the body
+    /// is read or allocated. Default 1 MiB.
+    pub max_frame: u32,
+    /// Most connections served at once; more are told `resource exhausted` and closed.
+    /// Default 10,000.
+    pub max_connections: usize,
+    /// Most calls running at once on one connection. At the limit the server stops reading
+    /// from that connection until a call finishes (backpressure). Default 256.
+    pub max_in_flight: usize,
+    /// Longest wait for the rest of a frame once its first byte arrived, and for a write to
+    /// make progress. Default 10 s.
+    pub read_timeout: Duration,
+    /// A connection with no calls running and no bytes arriving for this long is closed with
+    /// a goaway. Default 5 minutes.
+    pub idle_timeout: Duration,
+    /// On shutdown, how long calls in flight may take to finish. Default 10 s.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_frame: DEFAULT_MAX_BODY,
+            max_connections: 10_000,
+            max_in_flight: 256,
+            read_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(300),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}

@@ -1,0 +1,89 @@
+//! Which service answers which method id, plus the built-in `describe` method.
+
+use crate::error::ServeError;
+use crate::schema::{MethodSchema, ServiceSchema};
+use crate::service::Service;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// The method id of the built-in `describe` call: an empty request, a JSON response listing
+/// every served service (see `docs/PROTOCOL.md`). `#[service]` never assigns id 0.
+pub const DESCRIBE: u32 = 0;
+
+/// A served method: its service and schema.
+#[derive(Clone)]
+pub(crate) struct Entry {
+    pub(crate) service: Arc<dyn Service>,
+    pub(crate) schema: &'static MethodSchema,
+    pub(crate) service_name: &'static str,
+    pub(crate) fingerprint: u32,
+}
+
+/// Every served method by id.
+pub(crate) struct Registry {
+    methods: HashMap<u32, Entry>,
+    describe: Vec<u8>,
+}
+
+impl core::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Registry")
+            .field("methods", &self.methods.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl Registry {
+    pub(crate) fn new(services: Vec<Arc<dyn Service>>) -> Result<Registry, ServeError> {
+        let mut methods: HashMap<u32, Entry> = HashMap::new();
+        let mut schemas: Vec<&'static ServiceSchema> = Vec::new();
+        for service in services {
+            let schema = service.schema();
+            schemas.push(schema);
+            for method in schema.methods {
+                let entry = Entry {
+                    service: Arc::clone(&service),
+                    schema: method,
+                    service_name: schema.name,
+                    fingerprint: method.fingerprint,
+                };
+                if method.id == DESCRIBE {
+                    return Err(ServeError::DuplicateMethod {
+                        id: DESCRIBE,
+                        first: "(built-in describe)".into(),
+                        second: format!("{}.{}", schema.name, method.name),
+                    });
+                }
+                if let Some(first) = methods.insert(method.id, entry) {
+                    return Err(ServeError::DuplicateMethod {
+                        id: method.id,
+                        first: format!("{}.{}", first.service_name, first.schema.name),
+                        second: format!("{}.{}", schema.name, method.name),
+                    });
+                }
+            }
+        }
+        let describe = format!(
+            "{{\"protocol\":{},\"services\":[{}]}}",
+            crate::frame::VERSION,
+            schemas
+                .iter()
+                .map(|s| s.to_json())
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        Ok(Registry {
+            methods,
+            describe: describe.into_bytes(),
+        })
+    }
+
+    pub(crate) fn get(&self, id: u32) -> Option<&Entry> {
+        self.methods.get(&id)
+    }
+
+    /// The JSON body of the `describe` reply.
+    pub(crate) fn describe(&self) -> &[u8] {
+        &self.describe
+    }
+}

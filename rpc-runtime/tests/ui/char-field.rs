@@ -1,0 +1,8 @@
+use rpc_runtime::Wire;
+
+#[derive(Wire)]
+struct Initial {
+    letter: char,
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use rpc_runtime::Wire;
+
+#[derive(Wire)]
+enum Never {}
+
+fn main() {}
