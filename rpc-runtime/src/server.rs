@@ -7,7 +7,7 @@ pub(crate) mod registry;
 mod shutdown;
 
 pub use limits::Limits;
-pub use shutdown::ShutdownHandle;
+pub use shutdown::{ShutdownHandle, shutdown_on_signals};
 
 use crate::endpoint::Endpoint;
 use crate::error::ServeError;

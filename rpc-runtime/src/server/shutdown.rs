@@ -38,3 +38,30 @@ impl ShutdownHandle {
         let _ = self.signal.recv().await;
     }
 }
+
+/// Starts a graceful shutdown of `handle` on the first SIGINT or SIGTERM.
+///
+/// A second signal while shutting down exits the process at once (status 130), for when
+/// the grace period is too long to wait out.
+///
+/// # Errors
+///
+/// When the signal handlers cannot be installed.
+pub fn shutdown_on_signals(handle: &ShutdownHandle) -> std::io::Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let handle = handle.clone();
+    std::thread::Builder::new()
+        .name("rpc-signals".into())
+        .spawn(move || {
+            let mut seen = false;
+            for _ in signals.forever() {
+                if seen {
+                    std::process::exit(130);
+                }
+                seen = true;
+                handle.shutdown();
+            }
+        })?;
+    Ok(())
+}
