@@ -137,7 +137,15 @@ impl Client {
         };
         match status {
             Status::Ok => Resp::decode(&body).map_err(|e| bad(e).into()),
-            _ => Err(CallError::Application(E::decode(&body).map_err(bad)?)),
+            Status::Application => Err(CallError::Application(E::decode(&body).map_err(bad)?)),
+            other => Err(RpcError::new(
+                Status::Internal,
+                format!(
+                    "the server answered `{}` with a response of status {other}",
+                    method.name
+                ),
+            )
+            .into()),
         }
     }
 
@@ -171,13 +179,25 @@ impl Client {
         kind: FrameKind,
         method: u32,
         schema: u32,
-        encode: impl FnOnce(&mut Vec<u8>) -> Result<(), WireError>,
+        encode: impl Fn(&mut Vec<u8>) -> Result<(), WireError>,
     ) -> Result<(Status, Vec<u8>), RpcError> {
+        let timeout_ms = match (kind, self.timeout) {
+            (FrameKind::Request, Some(t)) => {
+                u32::try_from(t.as_millis().max(1)).unwrap_or(u32::MAX)
+            }
+            _ => 0,
+        };
         let conn = self.connection().await?;
-        let timeout_ms = self
-            .timeout
-            .map(|t| u32::try_from(t.as_millis().max(1)).unwrap_or(u32::MAX));
-        let call = conn.start(kind, method, schema, timeout_ms.unwrap_or(0), encode)?;
+        let call = match conn.start(kind, method, schema, timeout_ms, &encode) {
+            Ok(call) => call,
+            // The connection died before the frame was queued, so nothing was sent: retrying
+            // on a fresh connection cannot apply the call twice.
+            Err(e) if e.status == Status::Unavailable => self
+                .connection()
+                .await?
+                .start(kind, method, schema, timeout_ms, &encode)?,
+            Err(e) => return Err(e),
+        };
         match self.timeout {
             None => call.await,
             Some(t) => {
@@ -216,7 +236,7 @@ impl Client {
                     format!("cannot connect to {endpoint}: {e}"),
                 )
             })?;
-        let conn = Conn::start_reader(stream, self.shared.options.max_frame);
+        let conn = Conn::new(stream, self.shared.options.max_frame);
         if let Ok(mut slot) = self.shared.conn.lock() {
             *slot = Some(Arc::clone(&conn));
         }
@@ -224,7 +244,7 @@ impl Client {
     }
 
     fn usable(&self) -> Option<Arc<Conn>> {
-        let slot = self.shared.conn.lock().ok()?;
-        slot.as_ref().filter(|c| c.accepts_calls()).cloned()
+        let conn = self.shared.conn.lock().ok()?.clone()?;
+        conn.accepts_calls().then_some(conn)
     }
 }

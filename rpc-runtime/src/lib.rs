@@ -129,3 +129,7 @@ pub struct WireDocTests;
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDocTests;
+
+#[doc = include_str!("../../docs/PROTOCOL.md")]
+#[cfg(doctest)]
+pub struct ProtocolDocTests;

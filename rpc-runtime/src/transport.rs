@@ -47,6 +47,26 @@ impl Stream {
         Ok((Stream::Unix(a), Stream::Unix(b)))
     }
 
+    /// Writes as much of `buf` as the socket takes right now, without waiting; returns how
+    /// many bytes that was. Lets a writer skip the reactor whenever the socket has room.
+    ///
+    /// # Errors
+    ///
+    /// The operating system's error, or `WriteZero` when the socket accepts nothing.
+    pub fn try_write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut cx = Context::from_waker(std::task::Waker::noop());
+        let mut from = 0;
+        while from < buf.len() {
+            match Pin::new(&mut *self).poll_write(&mut cx, &buf[from..]) {
+                Poll::Ready(Ok(0)) => return Err(io::ErrorKind::WriteZero.into()),
+                Poll::Ready(Ok(n)) => from += n,
+                Poll::Ready(Err(e)) => return Err(e),
+                Poll::Pending => break,
+            }
+        }
+        Ok(from)
+    }
+
     /// Shuts both directions down, waking any task blocked on the stream.
     pub fn shutdown(&self) {
         let _ = match self {

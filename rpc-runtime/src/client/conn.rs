@@ -1,55 +1,63 @@
-//! One client connection shared by many calls.
+//! One client connection shared by many calls, with no background task in the steady state.
 //!
-//! Callers append their request frames to one buffer; the caller that finds nobody writing
-//! writes the whole buffer at once, without blocking: if the socket is full, a task takes over
-//! the rest. One reader task per connection parses replies and wakes the callers they belong
-//! to. Dropping a pending call removes its slot and sends a cancel frame.
+//! Writing: callers append their request frames to one buffer. The first caller to find nobody
+//! writing takes the job, but first yields once, so that every other caller the executor has
+//! ready appends its frame too; then it hands the whole buffer to the socket in one
+//! non-blocking write. Only when the socket is full does a task take over the rest.
+//!
+//! Reading: the callers themselves read (leader/follower). One waiting caller at a time holds
+//! the reader role: it reads whatever the socket has, completes every call the replies belong
+//! to, and when its own reply is in, hands the role to another waiting caller. So replies are
+//! parsed on the thread that polled the socket and callers are woken on their own executor.
+//! Dropping a pending call removes its slot, sends a cancel frame and passes the role on.
 
 use crate::Wire as _;
 use crate::error::{RpcError, WireError};
 use crate::frame::{self, FrameKind, Header, Status};
 use crate::transport::Stream;
-use smol::Task;
-use smol::io::{AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use smol::io::{AsyncRead, AsyncWriteExt as _};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
-/// Bytes read per syscall at most, and the initial read buffer size.
+/// The initial read buffer size, and the most read per syscall until a bigger frame needs more.
 const READ_CHUNK: usize = 64 * 1024;
 
 type Outcome = Result<(Status, Vec<u8>), RpcError>;
 
-/// A connection and its reader task; dropping the last handle stops the reader.
+/// A connection shared by the calls of one client.
 #[derive(Debug)]
 pub(super) struct Conn {
-    inner: Arc<Inner>,
-    _reader: Task<()>,
-}
-
-#[derive(Debug)]
-struct Inner {
     stream: Stream,
     state: Mutex<State>,
     next_id: AtomicU32,
+    /// False once the connection is closed or the server sent goaway: new calls go elsewhere.
+    usable: AtomicBool,
+    max_frame: u32,
 }
 
 #[derive(Debug, Default)]
 struct State {
     /// Frames not yet handed to the socket.
     out: Vec<u8>,
-    /// An empty buffer kept for reuse, so steady traffic allocates nothing.
+    /// An empty buffer kept for reuse, so steady traffic allocates no write buffers.
     spare: Vec<u8>,
-    /// Whether someone is writing `out`; only one writer at a time.
+    /// Whether a caller or task is writing `out`; one writer at a time.
     flushing: bool,
+    /// Whether a caller holds the reader role (and with it `rbuf`).
+    reading: bool,
+    /// Bytes read and not yet parsed: `rbuf[..filled]`.
+    rbuf: Vec<u8>,
+    filled: usize,
+    /// The stream handle the reader reads with. It carries the registration that wakes the
+    /// reader, so it must outlive each read attempt rather than be cloned per read.
+    rstream: Option<Stream>,
     calls: HashMap<u32, Slot>,
-    /// Set once the connection is unusable; new calls fail with this at once.
+    /// Set once the connection is unusable; pending and new calls fail with it.
     closed: Option<RpcError>,
-    /// The server sent goaway: finish what is pending, start nothing new here.
-    goaway: bool,
 }
 
 #[derive(Debug, Default)]
@@ -58,17 +66,64 @@ struct Slot {
     done: Option<Outcome>,
 }
 
-impl Inner {
+/// What `PendingCall` still has to do about writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Flush {
+    /// Someone else writes our frame.
+    No,
+    /// We write, after yielding once so other ready callers can queue their frames.
+    Yield,
+    /// We yielded; write now.
+    Now,
+}
+
+impl Conn {
+    /// Wraps a connected stream.
+    pub(super) fn new(stream: Stream, max_frame: u32) -> Arc<Conn> {
+        Arc::new(Conn {
+            stream: stream.clone(),
+            state: Mutex::new(State {
+                rbuf: vec![0; READ_CHUNK],
+                rstream: Some(stream),
+                ..State::default()
+            }),
+            next_id: AtomicU32::new(1),
+            usable: AtomicBool::new(true),
+            max_frame,
+        })
+    }
+
     fn lock(&self) -> MutexGuard<'_, State> {
-        // A panic while holding the lock cannot leave the state half-updated in a way that
-        // matters more than losing the connection, so recover the guard.
+        // The state stays consistent between statements, so a panic elsewhere while holding
+        // the lock does not leave it half-updated; recover the guard.
         self.state
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Marks the connection dead, fails every pending call with `error`, and closes the socket.
+    /// Whether new calls may use this connection. When nothing is in flight, first looks
+    /// (without waiting) for what the server sent meanwhile: a close, an error or a goaway.
+    pub(super) fn accepts_calls(self: &Arc<Self>) -> bool {
+        if !self.usable.load(Ordering::Acquire) {
+            return false;
+        }
+        let mut st = self.lock();
+        if st.reading || !st.calls.is_empty() {
+            return self.usable.load(Ordering::Acquire);
+        }
+        st.reading = true;
+        drop(st);
+        let mut cx = Context::from_waker(Waker::noop());
+        while let Poll::Ready(()) = self.read_some(&mut cx) {}
+        let mut st = self.lock();
+        st.reading = false;
+        drop(st);
+        self.usable.load(Ordering::Acquire)
+    }
+
+    /// Marks the connection dead and fails every pending call with `error`.
     fn fail(&self, error: RpcError) {
+        self.usable.store(false, Ordering::Release);
         let wakers: Vec<Waker> = {
             let mut st = self.lock();
             if st.closed.is_none() {
@@ -88,103 +143,6 @@ impl Inner {
         }
         self.stream.shutdown();
     }
-}
-
-/// Writes `buf[from..]` without waiting; returns how far it got.
-fn write_now(stream: &mut Stream, buf: &[u8], mut from: usize) -> std::io::Result<usize> {
-    let mut cx = Context::from_waker(Waker::noop());
-    while from < buf.len() {
-        match Pin::new(&mut *stream).poll_write(&mut cx, &buf[from..]) {
-            Poll::Ready(Ok(0)) => return Err(std::io::ErrorKind::WriteZero.into()),
-            Poll::Ready(Ok(n)) => from += n,
-            Poll::Ready(Err(e)) => return Err(e),
-            Poll::Pending => break,
-        }
-    }
-    Ok(from)
-}
-
-/// Writes everything queued, starting with what is queued now. The caller has set `flushing`.
-fn flush(inner: &Arc<Inner>) {
-    let mut stream = inner.stream.clone();
-    loop {
-        let buf = {
-            let mut st = inner.lock();
-            if st.out.is_empty() {
-                st.flushing = false;
-                return;
-            }
-            let spare = std::mem::take(&mut st.spare);
-            std::mem::replace(&mut st.out, spare)
-        };
-        match write_now(&mut stream, &buf, 0) {
-            Ok(n) if n == buf.len() => recycle(inner, buf),
-            Ok(n) => {
-                // The socket is full: a task finishes the job so no caller ever waits on it.
-                smol::spawn(flush_later(Arc::clone(inner), buf, n)).detach();
-                return;
-            }
-            Err(e) => {
-                inner.fail(RpcError::new(
-                    Status::Unavailable,
-                    format!("connection lost: {e}"),
-                ));
-                return;
-            }
-        }
-    }
-}
-
-async fn flush_later(inner: Arc<Inner>, mut buf: Vec<u8>, mut from: usize) {
-    let mut stream = inner.stream.clone();
-    loop {
-        if let Err(e) = stream.write_all(&buf[from..]).await {
-            inner.fail(RpcError::new(
-                Status::Unavailable,
-                format!("connection lost: {e}"),
-            ));
-            return;
-        }
-        recycle(&inner, buf);
-        let mut st = inner.lock();
-        if st.out.is_empty() {
-            st.flushing = false;
-            return;
-        }
-        let spare = std::mem::take(&mut st.spare);
-        buf = std::mem::replace(&mut st.out, spare);
-        from = 0;
-    }
-}
-
-fn recycle(inner: &Inner, mut buf: Vec<u8>) {
-    buf.clear();
-    let mut st = inner.lock();
-    if st.spare.capacity() < buf.capacity() {
-        st.spare = buf;
-    }
-}
-
-impl Conn {
-    /// Wraps a connected stream and starts its reader task.
-    pub(super) fn start_reader(stream: Stream, max_frame: u32) -> Arc<Conn> {
-        let inner = Arc::new(Inner {
-            stream,
-            state: Mutex::new(State::default()),
-            next_id: AtomicU32::new(1),
-        });
-        let reader = smol::spawn(read_loop(Arc::clone(&inner), max_frame));
-        Arc::new(Conn {
-            inner,
-            _reader: reader,
-        })
-    }
-
-    /// Whether new calls may use this connection.
-    pub(super) fn accepts_calls(&self) -> bool {
-        let st = self.inner.lock();
-        st.closed.is_none() && !st.goaway
-    }
 
     /// Queues a frame for a new call and returns the future of its outcome.
     pub(super) fn start(
@@ -195,13 +153,13 @@ impl Conn {
         timeout_ms: u32,
         encode: impl FnOnce(&mut Vec<u8>) -> Result<(), WireError>,
     ) -> Result<PendingCall, RpcError> {
-        let mut st = self.inner.lock();
+        let mut st = self.lock();
         if let Some(e) = &st.closed {
             return Err(e.clone());
         }
-        let mut id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        let mut id = self.next_id.fetch_add(1, Ordering::Relaxed);
         while id == 0 || st.calls.contains_key(&id) {
-            id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+            id = self.next_id.fetch_add(1, Ordering::Relaxed);
         }
         let mut header = Header::new(kind, id);
         header.method = method;
@@ -218,17 +176,225 @@ impl Conn {
             ));
         }
         st.calls.insert(id, Slot::default());
-        let must_flush = !st.flushing;
+        let flush = if st.flushing { Flush::No } else { Flush::Yield };
         st.flushing = true;
-        drop(st);
-        if must_flush {
-            flush(&self.inner);
-        }
         Ok(PendingCall {
             conn: Arc::clone(self),
             id,
+            flush,
+            reader: false,
             finished: false,
         })
+    }
+
+    /// Writes everything queued. The caller has set `flushing`; this clears it when done.
+    fn flush(self: &Arc<Self>) {
+        let mut stream = self.stream.clone();
+        loop {
+            let buf = {
+                let mut st = self.lock();
+                if st.out.is_empty() {
+                    st.flushing = false;
+                    return;
+                }
+                let spare = std::mem::take(&mut st.spare);
+                std::mem::replace(&mut st.out, spare)
+            };
+            match stream.try_write(&buf) {
+                Ok(n) if n == buf.len() => self.recycle(buf),
+                Ok(n) => {
+                    // The socket is full: a task finishes the job, so no caller waits on it.
+                    smol::spawn(flush_later(Arc::clone(self), buf, n)).detach();
+                    return;
+                }
+                Err(e) => {
+                    self.fail(RpcError::new(
+                        Status::Unavailable,
+                        format!("connection lost: {e}"),
+                    ));
+                    return;
+                }
+            }
+        }
+    }
+
+    fn recycle(&self, mut buf: Vec<u8>) {
+        buf.clear();
+        let mut st = self.lock();
+        if st.spare.capacity() < buf.capacity() {
+            st.spare = buf;
+        }
+    }
+
+    /// As the reader: reads once and handles every complete frame. `Ready` when something
+    /// happened (bytes arrived, or the connection ended); `Pending` when the socket is empty,
+    /// with `cx` registered to be woken when it is not.
+    fn read_some(self: &Arc<Self>, cx: &mut Context<'_>) -> Poll<()> {
+        let (mut buf, mut filled, mut stream) = {
+            let mut st = self.lock();
+            if st.closed.is_some() {
+                return Poll::Pending;
+            }
+            let Some(stream) = st.rstream.take() else {
+                return Poll::Pending;
+            };
+            (std::mem::take(&mut st.rbuf), st.filled, stream)
+        };
+        if filled == buf.len() {
+            let limit = (Header::SIZE + self.max_frame as usize).max(READ_CHUNK);
+            buf.resize((buf.len() * 2).min(limit), 0);
+        }
+        let read = Pin::new(&mut stream).poll_read(cx, &mut buf[filled..]);
+        let put_back = |buf: Vec<u8>, stream: Stream| {
+            let mut st = self.lock();
+            st.rbuf = buf;
+            st.rstream = Some(stream);
+        };
+        let n = match read {
+            Poll::Pending => {
+                put_back(buf, stream);
+                return Poll::Pending;
+            }
+            Poll::Ready(Ok(0)) => {
+                put_back(buf, stream);
+                self.fail(RpcError::new(
+                    Status::Unavailable,
+                    "connection closed by the server",
+                ));
+                return Poll::Ready(());
+            }
+            Poll::Ready(Err(e)) => {
+                put_back(buf, stream);
+                self.fail(RpcError::new(
+                    Status::Unavailable,
+                    format!("connection lost: {e}"),
+                ));
+                return Poll::Ready(());
+            }
+            Poll::Ready(Ok(n)) => n,
+        };
+        filled += n;
+        let mut wakers = Vec::new();
+        let mut broken = None;
+        let mut pong = false;
+        let mut st = self.lock();
+        let mut start = 0;
+        loop {
+            match frame::parse(&buf[start..filled], self.max_frame) {
+                Ok(Some(parsed)) => {
+                    let body = parsed.body(&buf[start..]);
+                    match self.on_frame(&mut st, parsed.header, body, &mut wakers) {
+                        Ok(reply_pong) => pong |= reply_pong,
+                        Err(e) => {
+                            broken = Some(e);
+                            break;
+                        }
+                    }
+                    start += parsed.len;
+                }
+                Ok(None) => break,
+                Err(e) => {
+                    broken = Some(RpcError::new(
+                        Status::Internal,
+                        format!("the server sent a bad frame: {e}"),
+                    ));
+                    break;
+                }
+            }
+        }
+        buf.copy_within(start..filled, 0);
+        st.filled = filled - start;
+        st.rbuf = buf;
+        st.rstream = Some(stream);
+        let must_flush = pong && !st.flushing;
+        st.flushing |= pong;
+        drop(st);
+        for w in wakers {
+            w.wake();
+        }
+        if let Some(e) = broken {
+            self.fail(e);
+        }
+        if must_flush {
+            self.flush();
+        }
+        Poll::Ready(())
+    }
+
+    /// Applies one frame from the server; `Ok(true)` when it was a ping to answer.
+    fn on_frame(
+        &self,
+        st: &mut State,
+        header: Header,
+        body: &[u8],
+        wakers: &mut Vec<Waker>,
+    ) -> Result<bool, RpcError> {
+        let outcome = match header.kind {
+            FrameKind::Response => Ok((header.status, body.to_vec())),
+            FrameKind::Pong => Ok((Status::Ok, body.to_vec())),
+            FrameKind::Error => {
+                let error = RpcError::new(header.status, String::from_utf8_lossy(body));
+                if header.call_id == 0 {
+                    // About the whole connection: the server is about to close it.
+                    self.usable.store(false, Ordering::Release);
+                    st.closed = Some(error.clone());
+                    for slot in st.calls.values_mut().filter(|s| s.done.is_none()) {
+                        slot.done = Some(Err(error.clone()));
+                        wakers.extend(slot.waker.take());
+                    }
+                    return Ok(false);
+                }
+                Err(error)
+            }
+            FrameKind::Goaway => {
+                self.usable.store(false, Ordering::Release);
+                return Ok(false);
+            }
+            FrameKind::Ping => {
+                frame::encode_bytes(
+                    &mut st.out,
+                    Header::new(FrameKind::Pong, header.call_id),
+                    body,
+                );
+                return Ok(true);
+            }
+            FrameKind::Request | FrameKind::Cancel => {
+                return Err(RpcError::new(
+                    Status::Internal,
+                    format!(
+                        "the server sent a {:?} frame, which only clients send",
+                        header.kind
+                    ),
+                ));
+            }
+        };
+        if let Some(slot) = st.calls.get_mut(&header.call_id) {
+            slot.done = Some(outcome);
+            wakers.extend(slot.waker.take());
+        }
+        Ok(false)
+    }
+}
+
+async fn flush_later(conn: Arc<Conn>, mut buf: Vec<u8>, mut from: usize) {
+    let mut stream = conn.stream.clone();
+    loop {
+        if let Err(e) = stream.write_all(&buf[from..]).await {
+            conn.fail(RpcError::new(
+                Status::Unavailable,
+                format!("connection lost: {e}"),
+            ));
+            return;
+        }
+        conn.recycle(buf);
+        let mut st = conn.lock();
+        if st.out.is_empty() {
+            st.flushing = false;
+            return;
+        }
+        let spare = std::mem::take(&mut st.spare);
+        buf = std::mem::replace(&mut st.out, spare);
+        from = 0;
     }
 }
 
@@ -237,35 +403,81 @@ impl Conn {
 pub(super) struct PendingCall {
     conn: Arc<Conn>,
     id: u32,
+    flush: Flush,
+    /// Whether this call holds the reader role.
+    reader: bool,
     finished: bool,
+}
+
+/// Gives up the reader role, if held, and returns the waker of a waiting call to take it over.
+fn release_reader(reader: &mut bool, st: &mut State) -> Option<Waker> {
+    if !std::mem::take(reader) {
+        return None;
+    }
+    st.reading = false;
+    st.calls
+        .values_mut()
+        .find(|s| s.done.is_none() && s.waker.is_some())
+        .and_then(|s| s.waker.take())
 }
 
 impl Future for PendingCall {
     type Output = Outcome;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        let id = self.id;
-        let mut st = self.conn.inner.lock();
-        let Some(slot) = st.calls.get_mut(&id) else {
-            let e = st
-                .closed
-                .clone()
-                .unwrap_or_else(|| RpcError::new(Status::Internal, "call slot vanished"));
-            drop(st);
-            self.finished = true;
-            return Poll::Ready(Err(e));
-        };
-        if let Some(done) = slot.done.take() {
-            st.calls.remove(&id);
-            drop(st);
-            self.finished = true;
-            return Poll::Ready(done);
+        match self.flush {
+            Flush::Yield => {
+                self.flush = Flush::Now;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Flush::Now => {
+                self.flush = Flush::No;
+                self.conn.flush();
+            }
+            Flush::No => {}
         }
-        match &slot.waker {
-            Some(w) if w.will_wake(cx.waker()) => {}
-            _ => slot.waker = Some(cx.waker().clone()),
+        let this = &mut *self;
+        loop {
+            let mut st = this.conn.lock();
+            let reading = st.reading;
+            let outcome = match st.calls.get_mut(&this.id) {
+                None => Some(Err(st.closed.clone().unwrap_or_else(|| {
+                    RpcError::new(Status::Internal, "call slot vanished")
+                }))),
+                Some(slot) => match slot.done.take() {
+                    Some(done) => Some(done),
+                    None if reading && !this.reader => {
+                        match &slot.waker {
+                            Some(w) if w.will_wake(cx.waker()) => {}
+                            _ => slot.waker = Some(cx.waker().clone()),
+                        }
+                        return Poll::Pending;
+                    }
+                    None => {
+                        slot.waker = None;
+                        None
+                    }
+                },
+            };
+            if let Some(done) = outcome {
+                st.calls.remove(&this.id);
+                let next = release_reader(&mut this.reader, &mut st);
+                drop(st);
+                if let Some(w) = next {
+                    w.wake();
+                }
+                this.finished = true;
+                return Poll::Ready(done);
+            }
+            // Nobody reads: this call does, until its own reply is in.
+            st.reading = true;
+            drop(st);
+            this.reader = true;
+            if this.conn.read_some(cx).is_pending() {
+                return Poll::Pending;
+            }
         }
-        Poll::Pending
     }
 }
 
@@ -274,142 +486,24 @@ impl Drop for PendingCall {
         if self.finished {
             return;
         }
+        let conn = Arc::clone(&self.conn);
+        let mut st = conn.lock();
+        let next = release_reader(&mut self.reader, &mut st);
         // The caller gave up (timeout, or the future was dropped): forget the call and tell
-        // the server so it can stop working on it.
-        let mut st = self.conn.inner.lock();
+        // the server, so it can stop working on it.
         let replied = st.calls.remove(&self.id).is_some_and(|s| s.done.is_some());
-        if replied || st.closed.is_some() {
-            return;
+        let mut must_flush = self.flush != Flush::No;
+        if !replied && st.closed.is_none() {
+            frame::encode(&mut st.out, Header::new(FrameKind::Cancel, self.id), |_| {});
+            must_flush |= !st.flushing;
+            st.flushing = true;
         }
-        frame::encode(&mut st.out, Header::new(FrameKind::Cancel, self.id), |_| {});
-        let must_flush = !st.flushing;
-        st.flushing = true;
         drop(st);
-        if must_flush {
-            flush(&self.conn.inner);
-        }
-    }
-}
-
-async fn read_loop(inner: Arc<Inner>, max_frame: u32) {
-    let mut stream = inner.stream.clone();
-    let mut buf = vec![0u8; READ_CHUNK];
-    let mut filled = 0;
-    loop {
-        if filled == buf.len() {
-            let limit = (Header::SIZE + max_frame as usize).max(READ_CHUNK);
-            let new_len = (buf.len() * 2).min(limit);
-            buf.resize(new_len, 0);
-        }
-        let n = match stream.read(&mut buf[filled..]).await {
-            Ok(0) => {
-                inner.fail(RpcError::new(
-                    Status::Unavailable,
-                    "connection closed by the server",
-                ));
-                return;
-            }
-            Ok(n) => n,
-            Err(e) => {
-                inner.fail(RpcError::new(
-                    Status::Unavailable,
-                    format!("connection lost: {e}"),
-                ));
-                return;
-            }
-        };
-        filled += n;
-        let mut wakers = Vec::new();
-        let mut start = 0;
-        let mut broken = None;
-        let mut pong = None;
-        let mut must_flush = false;
-        {
-            let mut st = inner.lock();
-            loop {
-                match frame::parse(&buf[start..filled], max_frame) {
-                    Ok(Some(parsed)) => {
-                        let body = parsed.body(&buf[start..]);
-                        if let Err(e) = on_frame(&mut st, parsed.header, body, &mut wakers) {
-                            broken = Some(e);
-                            break;
-                        }
-                        if parsed.header.kind == FrameKind::Ping {
-                            pong = Some((parsed.header.call_id, body.to_vec()));
-                        }
-                        start += parsed.len;
-                    }
-                    Ok(None) => break,
-                    Err(e) => {
-                        broken = Some(RpcError::new(
-                            Status::Internal,
-                            format!("the server sent a bad frame: {e}"),
-                        ));
-                        break;
-                    }
-                }
-            }
-            if let Some((id, body)) = pong.take() {
-                frame::encode_bytes(&mut st.out, Header::new(FrameKind::Pong, id), &body);
-                must_flush = !st.flushing;
-                st.flushing = true;
-            }
-        }
-        for w in wakers {
+        if let Some(w) = next {
             w.wake();
         }
         if must_flush {
-            flush(&inner);
+            conn.flush();
         }
-        if let Some(e) = broken {
-            inner.fail(e);
-            return;
-        }
-        buf.copy_within(start..filled, 0);
-        filled -= start;
     }
-}
-
-fn on_frame(
-    st: &mut State,
-    header: Header,
-    body: &[u8],
-    wakers: &mut Vec<Waker>,
-) -> Result<(), RpcError> {
-    let outcome = match header.kind {
-        FrameKind::Response => Ok((header.status, body.to_vec())),
-        FrameKind::Pong => Ok((Status::Ok, body.to_vec())),
-        FrameKind::Error => {
-            let error = RpcError::new(header.status, String::from_utf8_lossy(body));
-            if header.call_id == 0 {
-                // About the whole connection: the server is about to close it.
-                st.closed = Some(error.clone());
-                for slot in st.calls.values_mut().filter(|s| s.done.is_none()) {
-                    slot.done = Some(Err(error.clone()));
-                    wakers.extend(slot.waker.take());
-                }
-                return Ok(());
-            }
-            Err(error)
-        }
-        FrameKind::Goaway => {
-            st.goaway = true;
-            return Ok(());
-        }
-        FrameKind::Ping => return Ok(()),
-        FrameKind::Request | FrameKind::Cancel => {
-            return Err(RpcError::new(
-                Status::Internal,
-                format!(
-                    "the server sent a {:?} frame, which only clients send",
-                    header.kind
-                ),
-            ));
-        }
-    };
-    if let Some(slot) = st.calls.get_mut(&header.call_id) {
-        slot.done = Some(outcome);
-        wakers.extend(slot.waker.take());
-    }
-    Ok(())
 }

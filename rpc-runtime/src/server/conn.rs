@@ -13,9 +13,12 @@ use crate::service::{Call, Reply};
 use crate::transport::Stream;
 use smol::channel::{Receiver, Sender, unbounded};
 use smol::future::FutureExt as _;
-use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use smol::io::{AsyncRead, AsyncWriteExt as _};
+use smol::stream::Stream as _;
 use smol::{Executor, Task, Timer};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::pin::pin;
 use std::sync::Arc;
 use std::task::{Context, Poll, Waker};
@@ -59,12 +62,15 @@ pub(crate) async fn serve(
         wbuf: Vec::with_capacity(READ_CHUNK),
         running: HashMap::new(),
         done_tx,
-        done_rx,
+        done_rx: Box::pin(done_rx),
         last_call: 0,
         draining: None,
         close: false,
+        timer: Timer::never(),
+        timer_at: None,
+        stop: Box::pin(async move { shutdown.wait().await }),
     };
-    conn.run(shutdown).await;
+    conn.run().await;
     conn.stream.shutdown();
 }
 
@@ -88,44 +94,47 @@ struct Conn {
     /// Calls that did not finish when first polled, by call id. Dropping a task cancels it.
     running: HashMap<u32, Task<()>>,
     done_tx: Sender<(u32, Reply)>,
-    done_rx: Receiver<(u32, Reply)>,
+    done_rx: Pin<Box<Receiver<(u32, Reply)>>>,
     /// The highest call id seen, reported in goaway.
     last_call: u32,
     /// When shutting down: the moment the grace period ends.
     draining: Option<Instant>,
     /// Set when the connection must close once `wbuf` is written.
     close: bool,
+    /// One timer for read, idle and grace deadlines, re-armed only when a deadline moves
+    /// earlier or the timer fired: arming a timer per loop would cost a reactor round trip.
+    timer: Timer,
+    timer_at: Option<Instant>,
+    /// Resolves when the server starts shutting down; created once per connection.
+    stop: Pin<Box<dyn Future<Output = ()> + Send>>,
 }
 
 impl Conn {
-    async fn run(&mut self, shutdown: ShutdownHandle) {
+    async fn run(&mut self) {
         let limits = self.guard.shared().limits.clone();
         let mut last_activity = Instant::now();
         let mut partial_since: Option<Instant> = None;
         loop {
-            self.process();
+            // Collect finished calls before parsing: parsing stops at `max_in_flight`, and a
+            // slot freed after it would leave complete frames unparsed with nothing to wake us.
             while let Ok((id, reply)) = self.done_rx.try_recv() {
                 self.finish(id, reply);
+                last_activity = Instant::now();
             }
-            if !self.wbuf.is_empty() {
-                let written = self
-                    .stream
-                    .write_all(&self.wbuf)
-                    .or(async {
-                        Timer::after(limits.read_timeout).await;
-                        Err(std::io::ErrorKind::TimedOut.into())
-                    })
-                    .await;
-                self.wbuf.clear();
-                if written.is_err() {
-                    return;
-                }
+            self.process();
+            if !self.wbuf.is_empty() && self.write_out(limits.read_timeout).await.is_err() {
+                return;
             }
             if self.close || (self.draining.is_some() && self.running.is_empty()) {
                 return;
             }
 
-            partial_since = match (self.filled > 0, partial_since) {
+            // Keep reading while draining: new calls get `unavailable` at once and cancels
+            // still stop calls. At `max_in_flight`, stop reading (backpressure).
+            let can_read = self.running.len() < limits.max_in_flight;
+            // Buffered bytes are a slow client's fault only while we wait for more of them;
+            // under backpressure they may be whole frames waiting for a free slot.
+            partial_since = match (self.filled > 0 && can_read, partial_since) {
                 (true, Some(t)) => Some(t),
                 (true, None) => Some(Instant::now()),
                 (false, _) => None,
@@ -139,20 +148,27 @@ impl Conn {
             } else {
                 Instant::now() + limits.idle_timeout
             };
-            let can_read = self.draining.is_none() && self.running.len() < limits.max_in_flight;
 
-            match self.wait(can_read, &shutdown, deadline).await {
+            match self.wait(can_read, deadline).await {
                 Event::Read(Ok(0)) | Event::Read(Err(_)) => return,
                 Event::Read(Ok(n)) => {
                     self.filled += n;
                     last_activity = Instant::now();
                 }
-                Event::Done(id, reply) => self.finish(id, reply),
+                Event::Done(id, reply) => {
+                    self.finish(id, reply);
+                    // Idleness starts when the last call ends, not when its request arrived.
+                    last_activity = Instant::now();
+                }
                 Event::Shutdown => {
                     self.draining = Some(Instant::now() + limits.shutdown_grace);
                     goaway(&mut self.wbuf, self.last_call, "server shutting down");
                 }
                 Event::Timeout => {
+                    if Instant::now() < deadline {
+                        // The timer was armed for an earlier deadline that has since moved.
+                        continue;
+                    }
                     if self.draining.is_some() {
                         return;
                     }
@@ -173,52 +189,60 @@ impl Conn {
         }
     }
 
-    async fn wait(
-        &mut self,
-        can_read: bool,
-        shutdown: &ShutdownHandle,
-        deadline: Instant,
-    ) -> Event {
-        let Conn {
-            stream,
-            rbuf,
-            filled,
-            done_rx,
-            draining,
-            ..
-        } = self;
-        if *filled == rbuf.len() {
+    /// Writes the pending frames: at once when the socket has room, else waiting at most
+    /// `limit` for the client to take them.
+    async fn write_out(&mut self, limit: Duration) -> std::io::Result<()> {
+        let n = self.stream.try_write(&self.wbuf)?;
+        if n < self.wbuf.len() {
+            let stream = &mut self.stream;
+            let rest = &self.wbuf[n..];
+            stream
+                .write_all(rest)
+                .or(async {
+                    Timer::after(limit).await;
+                    Err(std::io::ErrorKind::TimedOut.into())
+                })
+                .await?;
+        }
+        self.wbuf.clear();
+        Ok(())
+    }
+
+    async fn wait(&mut self, can_read: bool, deadline: Instant) -> Event {
+        if self.filled == self.rbuf.len() {
             // A frame larger than the buffer: grow up to the largest frame allowed.
             let limit = Header::SIZE + self.guard.shared().limits.max_frame as usize;
-            let new_len = (rbuf.len() * 2).clamp(READ_CHUNK, limit.max(READ_CHUNK));
-            rbuf.resize(new_len, 0);
+            let new_len = (self.rbuf.len() * 2).clamp(READ_CHUNK, limit.max(READ_CHUNK));
+            self.rbuf.resize(new_len, 0);
         }
-        let read = async {
+        if self.timer_at.is_none_or(|at| deadline < at) {
+            self.timer.set_at(deadline);
+            self.timer_at = Some(deadline);
+        }
+        std::future::poll_fn(|cx| {
             if can_read {
-                Event::Read(stream.read(&mut rbuf[*filled..]).await)
-            } else {
-                std::future::pending().await
+                let filled = self.filled;
+                if let Poll::Ready(r) =
+                    Pin::new(&mut self.stream).poll_read(cx, &mut self.rbuf[filled..])
+                {
+                    return Poll::Ready(Event::Read(r));
+                }
             }
-        };
-        let done = async {
-            match done_rx.recv().await {
-                Ok((id, reply)) => Event::Done(id, reply),
-                Err(_) => std::future::pending().await,
+            if !self.running.is_empty()
+                && let Poll::Ready(Some((id, reply))) = self.done_rx.as_mut().poll_next(cx)
+            {
+                return Poll::Ready(Event::Done(id, reply));
             }
-        };
-        let stop = async {
-            if draining.is_some() {
-                std::future::pending().await
-            } else {
-                shutdown.wait().await;
-                Event::Shutdown
+            if self.draining.is_none() && self.stop.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Shutdown);
             }
-        };
-        let timer = async {
-            Timer::at(deadline).await;
-            Event::Timeout
-        };
-        read.or(done).or(stop).or(timer).await
+            if Pin::new(&mut self.timer).poll(cx).is_ready() {
+                self.timer_at = None;
+                return Poll::Ready(Event::Timeout);
+            }
+            Poll::Pending
+        })
+        .await
     }
 
     /// Parses and handles every complete frame in the read buffer.

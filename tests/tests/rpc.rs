@@ -1,0 +1,24 @@
+//! The runtime as a user meets it: a `#[service]` trait served over real TCP and Unix sockets,
+//! called through the generated async and blocking clients, and abused with raw bytes.
+//!
+//! Every server binds `tcp://127.0.0.1:0` or a socket in a fresh temporary directory. Tests
+//! wait on real events (a reply, a frame, a handler starting or being dropped); the only
+//! fixed durations are generous upper bounds that turn a hang into a failure.
+//!
+//! - [`lab`]: the test service and the gauge its handlers report to.
+//! - [`support`]: starting servers, hang guards, a raw frame client, a well-behaved witness.
+//! - [`calls`]: calls over TCP and Unix sockets, `describe`, ping, pipelining.
+//! - [`timeouts`]: client timeouts, cancellation, deadlines enforced by the server.
+//! - [`abuse`]: broken and hostile clients, and the limits that contain them.
+//! - [`files`]: Unix socket files: stale, live, not a socket, removal, permissions.
+//! - [`shutdown`]: graceful shutdown, goaway, dead servers and lazy reconnection.
+//! - [`load`]: a thousand connections at once.
+
+mod abuse;
+mod calls;
+mod files;
+mod lab;
+mod load;
+mod shutdown;
+mod support;
+mod timeouts;
