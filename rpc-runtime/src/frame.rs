@@ -251,11 +251,15 @@ pub fn parse(buf: &[u8], max_body: u32) -> Result<Option<Parsed>, FrameError> {
 }
 
 /// Appends a frame with `header` and a body written by `body` to `out`, fixing `body_len`.
+///
+/// Callers keep bodies within their frame limit (at most `u32::MAX` bytes); the runtime's
+/// client and server refuse larger messages before they are framed.
 pub fn encode(out: &mut Vec<u8>, mut header: Header, body: impl FnOnce(&mut Vec<u8>)) {
     let start = out.len();
     out.resize(start + Header::SIZE, 0);
     body(out);
     let body_len = out.len() - start - Header::SIZE;
+    debug_assert!(u32::try_from(body_len).is_ok(), "frame body over 4 GiB");
     header.body_len = u32::try_from(body_len).unwrap_or(u32::MAX);
     if let Some(slot) = out.get_mut(start..start + Header::SIZE) {
         // The slot is exactly Header::SIZE bytes, so packing cannot fail.

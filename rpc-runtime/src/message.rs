@@ -38,6 +38,13 @@ impl Shape {
 
 /// A request, response or error body. Implemented for every [`Wire`] type, for `Vec<T>` of a
 /// Wire type (a list of records) and for `()` (an empty body).
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not an rpc message",
+    label = "not a request, response or error type an rpc can carry",
+    note = "rpc messages are #[derive(Wire)] structs and enums, `Vec<T>` of one (a list of records), \
+            or `()` (no body); wrap numbers and text in a #[derive(Wire)] struct, \
+            e.g. `struct Name {{ text: FixedStr<32> }}`"
+)]
 pub trait Message: Sized + Send + 'static {
     /// What the body looks like on the wire.
     const SHAPE: Shape;

@@ -168,12 +168,18 @@ impl Conn {
         let start = st.out.len();
         let mut encoded = Ok(());
         frame::encode(&mut st.out, header, |out| encoded = encode(out));
-        if let Err(e) = encoded {
+        let body_len = st.out.len() - start - Header::SIZE;
+        let refused = match encoded {
+            Err(e) => Some(format!("cannot encode the request: {e}")),
+            Ok(()) if body_len > self.max_frame as usize => Some(format!(
+                "the request of {body_len} bytes exceeds the frame limit of {}",
+                self.max_frame
+            )),
+            Ok(()) => None,
+        };
+        if let Some(message) = refused {
             st.out.truncate(start);
-            return Err(RpcError::new(
-                Status::BadRequest,
-                format!("cannot encode the request: {e}"),
-            ));
+            return Err(RpcError::new(Status::BadRequest, message));
         }
         st.calls.insert(id, Slot::default());
         let flush = if st.flushing { Flush::No } else { Flush::Yield };

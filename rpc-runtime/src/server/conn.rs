@@ -308,9 +308,16 @@ impl Conn {
             );
             return;
         }
-        if self.running.contains_key(&id) {
-            let message = format!("call id {id} is already in use on this connection");
-            error_frame(&mut self.wbuf, id, Status::BadRequest, &message);
+        if id == 0 || self.running.contains_key(&id) {
+            // An answer on this id would be taken for the connection's or another call's,
+            // so this is a broken client: say so on id 0 and close.
+            let message = if id == 0 {
+                "call id 0 is reserved for the connection".to_owned()
+            } else {
+                format!("call id {id} is already in use on this connection")
+            };
+            error_frame(&mut self.wbuf, 0, Status::BadRequest, &message);
+            self.close = true;
             return;
         }
         if header.method == DESCRIBE {
@@ -364,8 +371,20 @@ impl Conn {
     }
 
     /// Frames a finished call's reply.
-    fn finish(&mut self, id: u32, reply: Reply) {
+    fn finish(&mut self, id: u32, mut reply: Reply) {
         self.running.remove(&id);
+        let max_frame = self.guard.shared().limits.max_frame;
+        if reply.body.len() > max_frame as usize {
+            // The client would reject the frame and drop the connection with it; fail the
+            // one call instead.
+            reply = Reply::status(
+                Status::ResourceExhausted,
+                format!(
+                    "the reply of {} bytes exceeds the frame limit of {max_frame}",
+                    reply.body.len()
+                ),
+            );
+        }
         match reply.status {
             Status::Ok | Status::Application => {
                 let mut header = Header::new(FrameKind::Response, id);

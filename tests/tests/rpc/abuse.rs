@@ -48,6 +48,32 @@ fn wrong_magic_gets_an_error_and_a_close() {
 }
 
 #[test]
+fn a_request_on_call_id_0_gets_an_error_and_a_close() {
+    with_witness(Limits::default(), |served, witness| {
+        let mut raw = served.raw();
+        raw.call("echo", 0, &ITEM.pack());
+        raw.read_frame()
+            .assert_error(0, Status::BadRequest, "call id 0 is reserved");
+        raw.expect_closed();
+        witness.check();
+    });
+}
+
+#[test]
+fn a_call_id_still_in_use_gets_an_error_and_a_close() {
+    with_witness(Limits::default(), |served, witness| {
+        let mut raw = served.raw();
+        let nap = Nap { tag: 1, ms: 5_000 };
+        raw.call("nap", 7, &nap.pack());
+        raw.call("nap", 7, &nap.pack());
+        raw.read_frame()
+            .assert_error(0, Status::BadRequest, "call id 7 is already in use");
+        raw.expect_closed();
+        witness.check();
+    });
+}
+
+#[test]
 fn wrong_version_gets_an_error_and_a_close() {
     with_witness(Limits::default(), |served, witness| {
         let mut raw = served.raw();

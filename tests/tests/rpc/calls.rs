@@ -156,3 +156,35 @@ fn pipelined_calls_finish_out_of_order() {
     );
     assert_eq!(order.last(), Some(&0), "longest nap last: {order:?}");
 }
+
+#[test]
+fn a_reply_over_the_frame_limit_fails_that_call_only() {
+    let served = Served::tcp_with(Limits {
+        max_frame: 1024,
+        ..Limits::default()
+    });
+    let lab = served.blocking();
+    // 4 + 100 * 12 bytes: over the limit.
+    let err = lab.list(Count { n: 100 }).unwrap_err();
+    assert_eq!(err.status(), Status::ResourceExhausted, "{err}");
+    assert!(err.to_string().contains("exceeds the frame limit"), "{err}");
+    // The connection is still good for calls that fit.
+    assert_eq!(lab.list(Count { n: 3 }).unwrap().len(), 3);
+}
+
+#[test]
+fn a_request_over_the_client_frame_limit_is_refused_before_sending() {
+    let served = Served::tcp();
+    let mut options = rpc_runtime::ClientOptions::default();
+    options.max_frame = 4;
+    let client = rpc_runtime::BlockingClient::with_options(served.endpoint.clone(), options);
+    let lab = LabBlockingClient::new(client);
+    let err = lab.echo(Item { id: 1, value: 2 }).unwrap_err();
+    assert_eq!(err.status(), Status::BadRequest, "{err}");
+    assert!(
+        err.to_string().contains("exceeds the frame limit of 4"),
+        "{err}"
+    );
+    // Nothing was queued: the same client's next small call goes through.
+    assert!(lab.inner().ping().is_ok());
+}
