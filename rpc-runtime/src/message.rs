@@ -64,6 +64,7 @@ pub trait Message: Sized + Send + 'static {
     fn decode(bytes: &[u8]) -> WireResult<Self>;
 }
 
+#[diagnostic::do_not_recommend]
 impl<T: Wire + Send + 'static> Message for T {
     const SHAPE: Shape = Shape::Record {
         format: T::FORMAT,

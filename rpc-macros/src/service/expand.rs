@@ -3,13 +3,26 @@
 
 use super::ast::{Method, Service};
 use super::valid::{Unraw, method_id};
-use proc_macro2::TokenStream;
+use proc_macro2::{Group, Span, TokenStream, TokenTree};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
+use std::collections::HashSet;
 
 /// The original trait, emitted after a compile error so the rest of the crate still resolves.
+///
+/// Warnings inside it (an unused argument in a default body, `async fn` in a public trait)
+/// would only bury the errors, so they are silenced; a method declared twice keeps its first
+/// declaration, so the compiler does not report the repeat the macro already did.
 pub fn fallback(item: &syn::ItemTrait) -> TokenStream {
-    item.to_token_stream()
+    let mut item = item.clone();
+    let mut seen = HashSet::new();
+    item.items.retain(|i| match i {
+        syn::TraitItem::Fn(f) => seen.insert(f.sig.ident.unraw_string()),
+        _ => true,
+    });
+    quote! {
+        #[allow(warnings)]
+        #item
+    }
 }
 
 /// Expands a valid model.
@@ -47,28 +60,63 @@ impl<'a> ServiceGen<'a> {
         method_id(&self.name, &method.ident.unraw_string())
     }
 
+    /// `where Request: Message, Response: Message, …` for every message type, written once.
+    ///
+    /// Every impl that handles messages carries these bounds, so its body may assume them.
+    /// A type that is not a `Message` then fails one bound in the user's own signature,
+    /// spanned on the type, instead of failing at each generated call: the compiler reports
+    /// the identical error of each impl once.
+    fn message_bounds(&self) -> TokenStream {
+        let rt = &self.rt;
+        let mut seen = HashSet::new();
+        let bounds = self
+            .service
+            .methods
+            .iter()
+            .flat_map(|m| [m.request, m.response, m.error])
+            .filter(|ty| seen.insert(ty.to_token_stream().to_string()))
+            .map(|ty| {
+                // Every token of the bound takes the span of the type's last token, so that
+                // the predicate, and the error about it, covers exactly the type as written
+                // (a token spanned elsewhere would stretch it to the attribute).
+                let end = ty
+                    .to_token_stream()
+                    .into_iter()
+                    .last()
+                    .map_or_else(Span::call_site, |t| t.span());
+                let rt = respan(rt.clone(), end);
+                quote_spanned!(end=> #ty: #rt::Message)
+            });
+        quote!(where #(#bounds,)*)
+    }
+
     /// The trait, with each `async fn` turned into a method returning a `Send` future.
     fn trait_def(&self) -> TokenStream {
         let item = self.service.item;
         let attrs = &item.attrs;
         let vis = &item.vis;
+        let unsafety = &item.unsafety;
         let ident = &item.ident;
         let supertraits = item.supertraits.iter();
+        let where_clause = &item.generics.where_clause;
         let methods = self.service.methods.iter().map(|m| {
             let attrs = &m.item.attrs;
+            let constness = &m.item.sig.constness;
             let name = m.ident;
             let inputs = &m.item.sig.inputs;
             let (resp, err) = (m.response, m.error);
             quote! {
                 #(#attrs)*
-                fn #name(#inputs) -> impl ::core::future::Future<
+                #constness fn #name(#inputs) -> impl ::core::future::Future<
                     Output = ::core::result::Result<#resp, #err>,
                 > + ::core::marker::Send;
             }
         });
         quote! {
             #(#attrs)*
-            #vis trait #ident: ::core::marker::Send + ::core::marker::Sync + 'static #(+ #supertraits)* {
+            #vis #unsafety trait #ident: ::core::marker::Send + ::core::marker::Sync + 'static #(+ #supertraits)*
+            #where_clause
+            {
                 #(#methods)*
             }
         }
@@ -81,7 +129,7 @@ impl<'a> ServiceGen<'a> {
             let method = m.ident.unraw_string();
             let id = self.id(m);
             let (req, resp, err) = (m.request, m.response, m.error);
-            quote_spanned! {m.item.sig.span()=>
+            quote! {
                 #rt::schema::MethodSchema::new(
                     #method,
                     #id,
@@ -108,9 +156,10 @@ impl<'a> ServiceGen<'a> {
             self.name
         );
         let schema = self.schema();
+        let bounds = self.message_bounds();
         let methods = self.service.methods.iter().enumerate().map(|(i, m)| {
             let name = m.ident;
-            let attrs = m.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
+            let attrs = m.item.attrs.iter().filter(|a| client_attr(a));
             let (req, resp, err) = (m.request, m.response, m.error);
             quote! {
                 #(#attrs)*
@@ -126,7 +175,8 @@ impl<'a> ServiceGen<'a> {
                 client: #rt::Client,
             }
 
-            impl #client {
+            #[allow(unused_qualifications)]
+            impl #client #bounds {
                 /// The service's schema: its name, and each method's id and message formats.
                 pub const SCHEMA: #rt::schema::ServiceSchema = #schema;
 
@@ -154,13 +204,14 @@ impl<'a> ServiceGen<'a> {
         let rt = &self.rt;
         let vis = &self.service.item.vis;
         let (client, blocking) = (&self.client, &self.blocking);
+        let bounds = self.message_bounds();
         let doc = format!(
             "Blocking client of the `{}` service, for programs without an async runtime.",
             self.name
         );
         let methods = self.service.methods.iter().enumerate().map(|(i, m)| {
             let name = m.ident;
-            let attrs = m.item.attrs.iter().filter(|a| a.path().is_ident("doc"));
+            let attrs = m.item.attrs.iter().filter(|a| client_attr(a));
             let (req, resp, err) = (m.request, m.response, m.error);
             quote! {
                 #(#attrs)*
@@ -176,7 +227,8 @@ impl<'a> ServiceGen<'a> {
                 client: #rt::BlockingClient,
             }
 
-            impl #blocking {
+            #[allow(unused_qualifications)]
+            impl #blocking #bounds {
                 /// Wraps a blocking runtime client.
                 pub fn new(client: #rt::BlockingClient) -> Self {
                     Self { client }
@@ -201,25 +253,30 @@ impl<'a> ServiceGen<'a> {
         let rt = &self.rt;
         let vis = &self.service.item.vis;
         let (trait_ident, client, serve) = (self.service.ident, &self.client, &self.serve);
+        let bounds = self.message_bounds();
         let doc = format!(
             "Serves any implementation of `{}`: hand it to `rpc_runtime::ServerBuilder::serve`.",
             self.name
         );
+        // The impls that name user types call the service type `__RpcService`, not `S`, so a
+        // message type or a trait called `S` keeps its meaning.
         let arms = self.service.methods.iter().map(|m| {
             let id = self.id(m);
             let name = m.ident;
             let (req, resp, err) = (m.request, m.response, m.error);
             quote! {
                 #id => {
-                    let request = match <#req as #rt::Message>::decode(body) {
-                        ::core::result::Result::Ok(request) => request,
-                        ::core::result::Result::Err(error) => {
-                            return ::core::option::Option::Some(#rt::__private::bad_request(error));
+                    let __rpc_request = match <#req as #rt::Message>::decode(__rpc_body) {
+                        ::core::result::Result::Ok(__rpc_request) => __rpc_request,
+                        ::core::result::Result::Err(__rpc_error) => {
+                            return ::core::option::Option::Some(#rt::__private::bad_request(__rpc_error));
                         }
                     };
-                    let service = ::std::sync::Arc::clone(&self.service);
+                    let __rpc_service = ::core::clone::Clone::clone(&self.service);
                     ::core::option::Option::Some(::std::boxed::Box::pin(async move {
-                        #rt::__private::reply::<#resp, #err>(#trait_ident::#name(&*service, request).await)
+                        #rt::__private::reply::<#resp, #err>(
+                            <__RpcService as #trait_ident>::#name(&*__rpc_service, __rpc_request).await,
+                        )
                     }))
                 }
             }
@@ -230,37 +287,48 @@ impl<'a> ServiceGen<'a> {
                 service: ::std::sync::Arc<S>,
             }
 
-            impl<S: #trait_ident> #serve<S> {
+            #[allow(unused_qualifications)]
+            impl<__RpcService: #trait_ident> #serve<__RpcService> {
                 /// Serves `service`.
-                pub fn new(service: S) -> Self {
+                pub fn new(service: __RpcService) -> Self {
                     Self { service: ::std::sync::Arc::new(service) }
                 }
 
                 /// Serves a shared `service`.
-                pub fn from_arc(service: ::std::sync::Arc<S>) -> Self {
+                pub fn from_arc(service: ::std::sync::Arc<__RpcService>) -> Self {
                     Self { service }
                 }
             }
 
+            #[automatically_derived]
+            #[allow(unused_qualifications)]
             impl<S> ::core::clone::Clone for #serve<S> {
                 fn clone(&self) -> Self {
-                    Self { service: ::std::sync::Arc::clone(&self.service) }
+                    Self { service: ::core::clone::Clone::clone(&self.service) }
                 }
             }
 
+            #[automatically_derived]
+            #[allow(unused_qualifications)]
             impl<S> ::core::fmt::Debug for #serve<S> {
                 fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
                     f.debug_struct(::core::stringify!(#serve)).finish_non_exhaustive()
                 }
             }
 
-            impl<S: #trait_ident> #rt::Service for #serve<S> {
+            #[automatically_derived]
+            #[allow(unused_qualifications, deprecated)]
+            impl<__RpcService: #trait_ident> #rt::Service for #serve<__RpcService> #bounds {
                 fn schema(&self) -> &'static #rt::schema::ServiceSchema {
                     &#client::SCHEMA
                 }
 
-                fn start(&self, method: u32, body: &[u8]) -> ::core::option::Option<#rt::__private::Call> {
-                    match method {
+                fn start(
+                    &self,
+                    __rpc_method: ::core::primitive::u32,
+                    __rpc_body: &[::core::primitive::u8],
+                ) -> ::core::option::Option<#rt::__private::Call> {
+                    match __rpc_method {
                         #(#arms)*
                         _ => ::core::option::Option::None,
                     }
@@ -268,6 +336,29 @@ impl<'a> ServiceGen<'a> {
             }
         }
     }
+}
+
+/// Whether a method attribute carries over to the client methods: its docs, and a deprecation
+/// that callers should see. The dispatcher still serves deprecated methods without warning.
+fn client_attr(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident("doc") || attr.path().is_ident("deprecated")
+}
+
+/// `tokens` with every span, inside groups too, set to `span`.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            if let TokenTree::Group(group) = &token {
+                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
+                inner.set_span(span);
+                token = TokenTree::Group(inner);
+            } else {
+                token.set_span(span);
+            }
+            token
+        })
+        .collect()
 }
 
 impl ToTokens for ServiceGen<'_> {

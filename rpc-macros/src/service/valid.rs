@@ -1,61 +1,49 @@
-//! Rules across the whole trait: generics, clashing names, colliding method ids.
+//! Rules across the whole trait: generics, repeated names, colliding method ids. Checks that
+//! look at one method at a time run while parsing, in ast.rs.
 
 use super::ast::Service;
 use crate::errors::Errors;
 use std::collections::HashMap;
 
-/// Names the generated clients define themselves; a method may not take them.
-const RESERVED: &[&str] = &[
-    "new",
-    "inner",
-    "with_timeout",
-    "connect",
-    "schema",
-    "from_arc",
-];
-
-/// Checks the model, reporting every independent mistake at once.
-pub fn check(service: &Service<'_>) -> syn::Result<()> {
-    let mut errors = Errors::default();
+/// Checks the model, recording every independent mistake in `errors`.
+///
+/// Runs on the methods that parsed, even when others did not, so that one build reports the
+/// trait-wide mistakes together with the per-method ones.
+pub fn check(service: &Service<'_>, errors: &mut Errors) {
     if !service.item.generics.params.is_empty() {
         errors.spanned(
             &service.item.generics,
-            "a #[service] trait cannot be generic: its messages must have fixed formats",
+            format!(
+                "a #[service] trait cannot be generic: every method of `{}` needs messages with one fixed format; use concrete types",
+                service.ident
+            ),
         );
     }
-    let mut seen: HashMap<u32, &syn::Ident> = HashMap::new();
+    let trait_name = service.ident.unraw_string();
+    let mut names: HashMap<String, &syn::Ident> = HashMap::new();
+    let mut ids: HashMap<u32, &syn::Ident> = HashMap::new();
     for method in &service.methods {
-        let sig = &method.item.sig;
-        if !sig.generics.params.is_empty() {
-            errors.spanned(
-                &sig.generics,
-                "rpc methods cannot be generic: their messages must have fixed formats",
-            );
-        }
-        if method.item.default.is_some() {
-            errors.spanned(
-                &method.item.default,
-                "rpc methods cannot have a default body in the service trait; implement them in the impl",
-            );
-        }
         let name = method.ident.unraw_string();
-        if RESERVED.contains(&name.as_str()) {
-            errors.spanned(
-                method.ident,
-                format!("method name `{name}` clashes with the generated client's `{name}`; rename the method"),
-            );
-        }
-        let id = method_id(&service.ident.unraw_string(), &name);
-        if let Some(previous) = seen.insert(id, method.ident) {
+        if names.insert(name.clone(), method.ident).is_some() {
             errors.spanned(
                 method.ident,
                 format!(
-                    "method id {id:#010x} of `{name}` collides with `{previous}`; rename one of them"
+                    "rpc method `{name}` is declared twice in `{trait_name}`; remove or rename one"
+                ),
+            );
+            continue;
+        }
+        let id = method_id(&trait_name, &name);
+        if let Some(previous) = ids.insert(id, method.ident) {
+            let previous = previous.unraw_string();
+            errors.spanned(
+                method.ident,
+                format!(
+                    "rpc method `{name}` has the same method id as `{previous}` ({id:#010x}, the FNV-1a hash of `{trait_name}.{name}` and of `{trait_name}.{previous}`); rename one of them"
                 ),
             );
         }
     }
-    errors.finish()
 }
 
 /// Names without the `r#` of raw identifiers.
@@ -98,5 +86,35 @@ mod tests {
         assert_eq!(fnv1a(FNV_OFFSET, b"foobar"), 0xbf9c_f968);
         assert_eq!(method_id("Calc", "add"), fnv1a(FNV_OFFSET, b"Calc.add"));
         assert_ne!(method_id("Calc", "add"), method_id("Calc", "sub"));
+    }
+
+    /// The pair tests/ui/service/method-id-collision.rs relies on.
+    #[test]
+    fn colliding_names_exist() {
+        assert_eq!(method_id("Echo", "formatters"), 0xfa2c_6691);
+        assert_eq!(method_id("Echo", "rewriting"), 0xfa2c_6691);
+    }
+
+    #[test]
+    fn the_checks_report_collisions_and_repeats() {
+        let item: syn::ItemTrait = syn::parse_quote! {
+            trait Echo {
+                async fn formatters(&self, request: ()) -> Result<(), ()>;
+                async fn rewriting(&self, request: ()) -> Result<(), ()>;
+                async fn formatters(&self, request: ()) -> Result<(), ()>;
+            }
+        };
+        let mut errors = Errors::default();
+        let service = Service::from_syn(proc_macro2::TokenStream::new(), &item, &mut errors);
+        check(&service, &mut errors);
+        let messages: Vec<String> = match errors.finish() {
+            Ok(()) => Vec::new(),
+            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
+        };
+        assert_eq!(messages.len(), 2, "{messages:?}");
+        assert!(messages[0].starts_with(
+            "rpc method `rewriting` has the same method id as `formatters` (0xfa2c6691"
+        ));
+        assert!(messages[1].starts_with("rpc method `formatters` is declared twice"));
     }
 }

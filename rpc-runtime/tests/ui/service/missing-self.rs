@@ -1,0 +1,20 @@
+use rpc_runtime::{Wire, service};
+
+#[derive(Wire)]
+pub struct Add {
+    a: i64,
+    b: i64,
+}
+
+#[derive(Wire)]
+pub struct Sum {
+    value: i64,
+}
+
+#[service]
+pub trait Calc {
+    async fn add(request: Add) -> Result<Sum, ()>;
+    async fn reset() -> Result<(), ()>;
+}
+
+fn main() {}

@@ -1,0 +1,19 @@
+use rpc_runtime::{Wire, service};
+
+#[derive(Wire)]
+pub struct Add {
+    a: i64,
+    b: i64,
+}
+
+#[derive(Wire)]
+pub struct Sum {
+    value: i64,
+}
+
+#[service]
+pub trait Calc {
+    fn add(&self, request: Add) -> Result<Sum, ()>;
+}
+
+fn main() {}

@@ -1,0 +1,22 @@
+use rpc_runtime::{Wire, service};
+
+#[derive(Wire)]
+pub struct Add {
+    a: i64,
+    b: i64,
+}
+
+#[derive(Wire)]
+pub struct Sum {
+    value: i64,
+}
+
+#[service]
+pub trait Calc {
+    async fn add(&self, request: Add) -> Sum;
+    async fn clear(&self, request: ());
+    async fn check(&self, request: Add) -> Option<Sum>;
+    async fn both(&self, request: Add) -> Result<Sum, (), ()>;
+}
+
+fn main() {}
