@@ -1,0 +1,131 @@
+//! What the service can be told at start-up: where the database lives, how long sessions last,
+//! how hard passwords are hashed, how failed logins are throttled, and the writer's batch size.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Everything [`AccountService::open`](crate::AccountService::open) needs.
+///
+/// Build one with [`Config::new`] and change the fields you care about; the defaults are the
+/// production settings.
+///
+/// # Examples
+///
+/// ```
+/// use account_service::Config;
+/// use std::time::Duration;
+///
+/// let mut config = Config::new("./accounts.db");
+/// config.session_ttl = Duration::from_secs(3600);
+/// assert_eq!(config.max_batch, 256);
+/// ```
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct Config {
+    /// The SQLite database file; created (with its schema) when missing. It must be a real
+    /// file (not `:memory:`): the writer and the readers open it separately.
+    pub db_path: PathBuf,
+    /// How long a session lasts after login (default 24 hours).
+    pub session_ttl: Duration,
+    /// The argon2id cost of new password hashes (default: OWASP's m=19 MiB, t=2, p=1).
+    pub password_hashing: PasswordHashing,
+    /// When repeated failed logins for one name are refused without checking.
+    pub login_throttle: LoginThrottle,
+    /// The most requests the writer commits in one transaction (default 256).
+    pub max_batch: usize,
+    /// How many write requests may wait for the writer before callers wait to enqueue
+    /// (default 4,096).
+    pub queue_depth: usize,
+    /// How many read-only connections serve reads at once (default 4).
+    pub readers: usize,
+    /// How long a connection waits for a lock held by another process (default 5 s).
+    pub busy_timeout: Duration,
+    /// Check after every batch, before it commits, that the sum of balances equals the sum of
+    /// the ledger; a batch that fails the check is rolled back. It scans both tables, so it is
+    /// on by default only in debug builds.
+    pub audit_each_batch: bool,
+}
+
+impl Config {
+    /// The production defaults, with the database at `db_path`.
+    pub fn new(db_path: impl Into<PathBuf>) -> Self {
+        Config {
+            db_path: db_path.into(),
+            session_ttl: Duration::from_secs(24 * 60 * 60),
+            password_hashing: PasswordHashing::default(),
+            login_throttle: LoginThrottle::default(),
+            max_batch: 256,
+            queue_depth: 4096,
+            readers: 4,
+            busy_timeout: Duration::from_secs(5),
+            audit_each_batch: cfg!(debug_assertions),
+        }
+    }
+}
+
+/// The argon2id parameters for new password hashes.
+///
+/// Existing hashes keep the parameters they were made with (they are part of the PHC string),
+/// so raising the cost later does not lock anyone out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PasswordHashing {
+    /// Memory in KiB (`m`); at least 8.
+    pub memory_kib: u32,
+    /// Passes over the memory (`t`); at least 1.
+    pub iterations: u32,
+    /// Lanes (`p`); at least 1.
+    pub parallelism: u32,
+}
+
+impl PasswordHashing {
+    /// OWASP's recommendation for argon2id: 19 MiB, 2 passes, 1 lane.
+    pub const OWASP: PasswordHashing = PasswordHashing {
+        memory_kib: 19 * 1024,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    /// The cheapest parameters argon2 accepts (8 KiB, 1 pass, 1 lane). Only for tests: these
+    /// hashes give no protection against guessing.
+    pub const INSECURE_FAST: PasswordHashing = PasswordHashing {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    };
+}
+
+impl Default for PasswordHashing {
+    fn default() -> Self {
+        Self::OWASP
+    }
+}
+
+/// Failed-login throttling, kept in memory per name.
+///
+/// After `max_failures` failed logins for one name within `window`, logins for that name are
+/// refused with `Throttled` for `lockout`, whether or not the name exists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LoginThrottle {
+    /// Failures allowed within `window` (default 5).
+    pub max_failures: u32,
+    /// How far back failures count (default 60 s).
+    pub window: Duration,
+    /// How long a throttled name stays throttled (default 30 s).
+    pub lockout: Duration,
+    /// The most names tracked at once (default 65,536); when full, new names are not throttled
+    /// until old entries expire, rather than locking everyone out.
+    pub max_names: usize,
+}
+
+impl Default for LoginThrottle {
+    fn default() -> Self {
+        LoginThrottle {
+            max_failures: 5,
+            window: Duration::from_secs(60),
+            lockout: Duration::from_secs(30),
+            max_names: 65_536,
+        }
+    }
+}

@@ -1,0 +1,60 @@
+//! Errors of starting and stopping the service. Failures of single requests are
+//! [`AccountError`](account_client::api::AccountError)s and go back to the caller instead.
+
+use std::path::PathBuf;
+
+/// The result of starting or stopping the service.
+pub type Result<T, E = Error> = core::result::Result<T, E>;
+
+/// Why the service could not start, stop or answer an administrative call.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The database file could not be opened or configured.
+    #[error("cannot open the database {}", path.display())]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// The database was written by a newer version of this program; it is left untouched.
+    #[error("the database schema is version {found}, newer than this program's {supported}")]
+    SchemaTooNew {
+        /// The schema version found in the file.
+        found: u32,
+        /// The newest schema version this program knows.
+        supported: u32,
+    },
+    /// A migration failed; the database is left at the version it had before.
+    #[error("migrating the database schema to version {version} failed")]
+    Migration {
+        /// The version the failed migration leads to.
+        version: u32,
+        /// What SQLite said.
+        #[source]
+        source: rusqlite::Error,
+    },
+    /// A query outside a request (an audit, a migration check) failed.
+    #[error("database query failed")]
+    Query(#[from] rusqlite::Error),
+    /// The argon2 parameters in the configuration are out of range.
+    #[error("invalid password hashing parameters: {0}")]
+    PasswordHashing(argon2::Error),
+    /// The operating system's random number generator failed.
+    #[error("the random number generator failed: {0}")]
+    Random(getrandom::Error),
+    /// A thread could not be started.
+    #[error("cannot start the {name} thread")]
+    Thread {
+        /// Which thread.
+        name: &'static str,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The writer thread panicked; requests it had not committed were not applied.
+    #[error("the database writer thread panicked")]
+    WriterPanicked,
+}

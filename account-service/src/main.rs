@@ -1,0 +1,123 @@
+//! `account-server`: serves the account service over TCP and a Unix socket, on an embedded
+//! SQLite database. Flags and environment only; everything else lives in the library.
+//!
+//! ```sh
+//! cargo run --release --bin account-server
+//! cargo run --release --bin account-server -- --listen tcp://0.0.0.0:7878 --db /var/lib/accounts.db
+//! ```
+
+use account_service::{AccountService, Config, ServeAccounts};
+use clap::Parser;
+use rpc_runtime::server::{Limits, shutdown_on_signals};
+use rpc_runtime::{Endpoint, Server};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The account server: a durable ledger of accounts served over rpc-runtime.
+///
+/// Stop it with Ctrl-C or SIGTERM: it stops accepting, tells clients to go away, finishes the
+/// calls in flight, commits what the writer holds, removes its socket file and exits.
+#[derive(Debug, Parser)]
+#[command(name = "account-server", version, about)]
+struct Args {
+    /// Where to listen: tcp://HOST:PORT or unix://PATH. Repeat the flag for several endpoints.
+    #[arg(
+        long = "listen",
+        env = "ACCOUNT_LISTEN",
+        value_delimiter = ',',
+        default_values = ["tcp://127.0.0.1:7878", "unix://./account.sock"]
+    )]
+    listen: Vec<Endpoint>,
+
+    /// The SQLite database file; created with its schema when missing.
+    #[arg(long, env = "ACCOUNT_DB", default_value = "./accounts.db")]
+    db: PathBuf,
+
+    /// Log level: error, warn, info, debug or trace.
+    #[arg(long, env = "ACCOUNT_LOG", default_value = "info")]
+    log_level: tracing::Level,
+
+    /// Worker threads for connections (default: one per core).
+    #[arg(long, env = "ACCOUNT_WORKERS")]
+    workers: Option<usize>,
+
+    /// Most connections served at once.
+    #[arg(long, env = "ACCOUNT_MAX_CONNECTIONS", default_value_t = Limits::default().max_connections)]
+    max_connections: usize,
+
+    /// Most calls running at once per connection.
+    #[arg(long, env = "ACCOUNT_MAX_IN_FLIGHT", default_value_t = Limits::default().max_in_flight)]
+    max_in_flight: usize,
+
+    /// Largest frame body accepted, in bytes.
+    #[arg(long, env = "ACCOUNT_MAX_FRAME", default_value_t = Limits::default().max_frame)]
+    max_frame: u32,
+
+    /// Seconds a partly received frame may wait for the rest.
+    #[arg(long, env = "ACCOUNT_READ_TIMEOUT", default_value_t = 10)]
+    read_timeout: u64,
+
+    /// Seconds an idle connection is kept.
+    #[arg(long, env = "ACCOUNT_IDLE_TIMEOUT", default_value_t = 300)]
+    idle_timeout: u64,
+
+    /// Seconds calls in flight get to finish on shutdown.
+    #[arg(long, env = "ACCOUNT_SHUTDOWN_GRACE", default_value_t = 10)]
+    shutdown_grace: u64,
+
+    /// Seconds a login session lasts.
+    #[arg(long, env = "ACCOUNT_SESSION_TTL", default_value_t = 24 * 60 * 60)]
+    session_ttl: u64,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    tracing_subscriber::fmt()
+        .with_max_level(args.log_level)
+        .with_target(false)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .with_writer(std::io::stderr)
+        .init();
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = Config::new(&args.db);
+    config.session_ttl = Duration::from_secs(args.session_ttl);
+    let service = AccountService::open(config)?;
+
+    let limits = Limits {
+        max_frame: args.max_frame,
+        max_connections: args.max_connections,
+        max_in_flight: args.max_in_flight,
+        read_timeout: Duration::from_secs(args.read_timeout),
+        idle_timeout: Duration::from_secs(args.idle_timeout),
+        shutdown_grace: Duration::from_secs(args.shutdown_grace),
+    };
+    let mut builder = Server::builder()
+        .serve(ServeAccounts::new(service.clone()))
+        .limits(limits);
+    for endpoint in &args.listen {
+        builder = builder.listen(endpoint.clone());
+    }
+    if let Some(workers) = args.workers {
+        builder = builder.workers(workers);
+    }
+    let server = builder.bind()?;
+    for endpoint in server.endpoints() {
+        tracing::info!(%endpoint, "listening");
+    }
+    shutdown_on_signals(&server.shutdown_handle())?;
+    server.run()?;
+    tracing::info!("connections drained; stopping the writer");
+    service.shutdown()?;
+    tracing::info!("stopped");
+    Ok(())
+}
