@@ -2,6 +2,7 @@
 //! one worker thread per core.
 
 mod conn;
+mod http;
 mod limits;
 pub(crate) mod registry;
 mod shutdown;

@@ -250,7 +250,7 @@ fn bad_magic_error() -> Vec<u8> {
     error(
         0,
         Status::BadRequest,
-        "bad magic 0x4745 (expected 0xc0de): not an rpc-runtime frame",
+        "bad magic 0x6865 (expected 0xc0de): not an rpc-runtime frame",
     )
 }
 
@@ -427,7 +427,7 @@ fn error_frame() {
         ),
         ("call 5: unknown method", unknown_error()),
         (
-            "call 0: the whole connection (bytes `GE`, an HTTP request)",
+            "call 0: the whole connection (bytes `he`: neither a frame nor HTTP)",
             bad_magic_error(),
         ),
         ("call 0: over max_connections", too_many_connections_error(),),
@@ -619,10 +619,10 @@ fn server_sends_these_bytes() -> TestResult {
     assert_eq!(replies, expected);
 
     // A bad first frame gets an error frame on call 0, then the connection closes.
-    let mut http = connect(&server)?;
-    http.write_all(b"GET / HTTP/1.1\r\n\r\n")?;
-    assert_eq!(read_frame(&mut http)?, bad_magic_error());
-    assert_eq!(http.read(&mut [0; 1])?, 0, "closed after the error");
+    let mut garbage = connect(&server)?;
+    garbage.write_all(b"hello, is this a frame?\r\n")?;
+    assert_eq!(read_frame(&mut garbage)?, bad_magic_error());
+    assert_eq!(garbage.read(&mut [0; 1])?, 0, "closed after the error");
 
     // Shutdown: goaway naming the highest request call id seen (5; pings do not count), then
     // the connection closes.

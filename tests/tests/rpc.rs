@@ -17,6 +17,7 @@
 mod abuse;
 mod calls;
 mod files;
+mod http;
 mod lab;
 mod load;
 mod shutdown;

@@ -68,9 +68,29 @@ pub(crate) async fn serve(
         close: false,
         timer: Timer::never(),
         timer_at: None,
-        stop: Box::pin(async move { shutdown.wait().await }),
+        stop: {
+            let shutdown = shutdown.clone();
+            Box::pin(async move { shutdown.wait().await })
+        },
+        sniffed: false,
+        http: false,
     };
     conn.run().await;
+    if conn.http {
+        let Conn {
+            stream,
+            rbuf,
+            filled,
+            guard,
+            ..
+        } = conn;
+        super::http::serve(stream.clone(), rbuf, filled, &guard, || {
+            shutdown.is_shutdown()
+        })
+        .await;
+        stream.shutdown();
+        return;
+    }
     conn.stream.shutdown();
 }
 
@@ -107,6 +127,10 @@ struct Conn {
     timer_at: Option<Instant>,
     /// Resolves when the server starts shutting down; created once per connection.
     stop: Pin<Box<dyn Future<Output = ()> + Send>>,
+    /// Whether the first bytes have been looked at to choose the protocol.
+    sniffed: bool,
+    /// Set when they were HTTP: `run` returns and the connection is served as HTTP/1.1.
+    http: bool,
 }
 
 impl Conn {
@@ -154,6 +178,13 @@ impl Conn {
                 Event::Read(Ok(n)) => {
                     self.filled += n;
                     last_activity = Instant::now();
+                    if !self.sniffed {
+                        self.sniffed = true;
+                        if super::http::looks_like_http(&self.rbuf[..self.filled]) {
+                            self.http = true;
+                            return;
+                        }
+                    }
                 }
                 Event::Done(id, reply) => {
                     self.finish(id, reply);
