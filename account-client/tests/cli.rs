@@ -1,0 +1,563 @@
+//! The `account` binary end to end, against an in-memory fake of the service served over TCP
+//! and a Unix socket.
+
+#[path = "common/fake.rs"]
+mod fake;
+
+use account_client::ServeAccounts;
+use fake::{EPOCH, Fake};
+use rpc_runtime::server::RunningServer;
+use rpc_runtime::{Endpoint, Server};
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+
+const PASSWORD: &str = "correct horse";
+
+/// A fake server and a private directory for session files.
+struct Fixture {
+    _server: RunningServer,
+    endpoint: String,
+    dir: TempDir,
+}
+
+/// A finished run of the binary.
+#[derive(Debug)]
+struct Run {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {self:?}"))
+    }
+
+    #[track_caller]
+    fn ok(self) -> Run {
+        assert_eq!(self.code, 0, "{self:?}");
+        self
+    }
+
+    #[track_caller]
+    fn fails(self, code: i32, message: &str) -> Run {
+        assert_eq!(self.code, code, "{self:?}");
+        assert!(self.stderr.contains(message), "{message:?} not in {self:?}");
+        assert_eq!(self.stderr.lines().count(), 1, "{self:?}");
+        assert!(self.stdout.is_empty(), "{self:?}");
+        self
+    }
+
+    /// Exit 2 from clap's argument checks, whose report spans a few lines.
+    #[track_caller]
+    fn misused(self, message: &str) -> Run {
+        assert_eq!(self.code, 2, "{self:?}");
+        assert!(self.stderr.starts_with("error: "), "{self:?}");
+        assert!(self.stderr.contains(message), "{message:?} not in {self:?}");
+        self
+    }
+}
+
+impl Fixture {
+    fn tcp() -> Fixture {
+        Fixture::serve(
+            "tcp://127.0.0.1:0".parse().unwrap(),
+            tempfile::tempdir().unwrap(),
+        )
+    }
+
+    #[cfg(unix)]
+    fn unix() -> Fixture {
+        let dir = tempfile::tempdir().unwrap();
+        Fixture::serve(Endpoint::unix(dir.path().join("account.sock")), dir)
+    }
+
+    fn serve(endpoint: Endpoint, dir: TempDir) -> Fixture {
+        let server = Server::builder()
+            .listen(endpoint)
+            .serve(ServeAccounts::new(Fake::default()))
+            .bind()
+            .unwrap()
+            .spawn()
+            .unwrap();
+        Fixture {
+            endpoint: server.endpoints()[0].to_string(),
+            _server: server,
+            dir,
+        }
+    }
+
+    fn session(&self, user: &str) -> PathBuf {
+        self.dir.path().join(format!("{user}.session"))
+    }
+
+    /// `account ARGS` as `user` (own session file), with `ACCOUNT_PASSWORD` set to `password`.
+    fn run(&self, user: &str, password: Option<&str>, args: &[&str]) -> Run {
+        let mut command = account(&self.dir);
+        command
+            .env("ACCOUNT_SERVER", &self.endpoint)
+            .env("ACCOUNT_SESSION", self.session(user))
+            .args(args);
+        if let Some(password) = password {
+            command.env("ACCOUNT_PASSWORD", password);
+        }
+        run(command)
+    }
+
+    /// Opens `name` with `deposit` and logs it in.
+    fn open_and_login(&self, name: &str, deposit: &str) {
+        self.run(name, Some(PASSWORD), &["open", name, "--deposit", deposit])
+            .ok();
+        self.run(name, Some(PASSWORD), &["login", name]).ok();
+    }
+}
+
+/// The binary with a clean environment: no inherited ACCOUNT_* variables, HOME in `dir`, and
+/// stdin that is not a terminal.
+fn account(dir: &TempDir) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_account"));
+    for var in [
+        "ACCOUNT_SERVER",
+        "ACCOUNT_SESSION",
+        "ACCOUNT_PASSWORD",
+        "ACCOUNT_NEW_PASSWORD",
+    ] {
+        command.env_remove(var);
+    }
+    command.env("HOME", dir.path()).stdin(Stdio::null());
+    command
+}
+
+fn run(mut command: Command) -> Run {
+    let output = command.output().expect("run the account binary");
+    Run {
+        code: output.status.code().expect("exited normally"),
+        stdout: String::from_utf8(output.stdout).unwrap(),
+        stderr: String::from_utf8(output.stderr).unwrap(),
+    }
+}
+
+#[cfg(unix)]
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::metadata(path).unwrap().permissions().mode() & 0o777
+}
+
+#[test]
+fn open_login_deposit_transfer_history_logout() {
+    let f = Fixture::tcp();
+    let opened = f
+        .run(
+            "alice",
+            Some(PASSWORD),
+            &["open", "alice", "--deposit", "10"],
+        )
+        .ok();
+    assert_eq!(
+        opened.stdout,
+        "opened account 1 (alice) with balance 10.00; log in with `account login alice`\n"
+    );
+    f.run("bob", Some(PASSWORD), &["open", "bob"]).ok();
+
+    let login = f.run("alice", Some(PASSWORD), &["login", "alice"]).ok();
+    assert!(
+        login
+            .stdout
+            .starts_with("logged in as alice (account 1) until "),
+        "{login:?}"
+    );
+    #[cfg(unix)]
+    assert_eq!(mode(&f.session("alice")), 0o600);
+
+    let deposit = f.run("alice", None, &["deposit", "12.50"]).ok();
+    assert_eq!(
+        deposit.stdout,
+        format!(
+            "deposited 12.50; balance 22.50 (entry 2, {} UTC)\n",
+            "2023-11-14 22:13:22"
+        )
+    );
+    let transfer = f.run("alice", None, &["transfer", "bob", "3"]).ok();
+    assert!(
+        transfer
+            .stdout
+            .starts_with("sent 3.00 to bob; balance 19.50 (entry 4, ")
+    );
+    f.run("alice", None, &["withdraw", "0.5"]).ok();
+
+    let history = f.run("alice", None, &["history"]).ok();
+    let expected = "\
+ID  TIME (UTC)           KIND          AMOUNT  BALANCE  COUNTERPARTY
+ 5  2023-11-14 22:13:25  withdrawal     -0.50    19.00
+ 4  2023-11-14 22:13:24  transfer out   -3.00    19.50  bob
+ 2  2023-11-14 22:13:22  deposit        12.50    22.50
+ 1  2023-11-14 22:13:21  opening        10.00    10.00
+";
+    assert_eq!(history.stdout, expected);
+
+    let list = f.run("alice", None, &["list"]).ok();
+    assert_eq!(
+        list.stdout,
+        "ID  NAME   STATUS\n 1  alice  open\n 2  bob    open\n"
+    );
+    let show = f.run("alice", None, &["show"]).ok();
+    assert!(show.stdout.contains("balance  19.00\n"), "{show:?}");
+
+    f.run("alice", None, &["logout"]).ok();
+    assert!(!f.session("alice").exists());
+    f.run("alice", None, &["show"])
+        .fails(3, "not logged in: run `account login NAME`");
+}
+
+#[test]
+fn json_output_parses_back() {
+    let f = Fixture::tcp();
+    let open = f.run(
+        "alice",
+        Some(PASSWORD),
+        &["--json", "open", "alice", "--deposit", "1"],
+    );
+    let open = open.ok().json();
+    assert_eq!(open["id"], 1);
+    assert_eq!(open["name"], "alice");
+    assert_eq!(open["balance_cents"], 100);
+    assert_eq!(open["balance"], "1.00");
+    assert_eq!(open["status"], "open");
+    assert_eq!(open["created_at"], EPOCH);
+    assert_eq!(open["created_at_utc"], "2023-11-14T22:13:20Z");
+    f.run("bob", Some(PASSWORD), &["open", "bob \"the\" builder\\"])
+        .ok();
+
+    let login = f
+        .run("alice", Some(PASSWORD), &["login", "alice", "--json"])
+        .ok()
+        .json();
+    assert_eq!(login["account_id"], 1);
+    assert_eq!(login["server"], f.endpoint.as_str());
+    assert!(login["expires_at"].as_i64().unwrap() > EPOCH);
+    assert!(
+        login.get("token").is_none(),
+        "the token stays in the session file"
+    );
+
+    let deposit = f
+        .run("alice", None, &["--json", "deposit", "12.5"])
+        .ok()
+        .json();
+    assert_eq!(deposit["operation"], "deposit");
+    assert_eq!(deposit["amount_cents"], 1250);
+    assert_eq!(deposit["amount"], "12.50");
+    assert_eq!(deposit["balance_cents"], 1350);
+    assert_eq!(deposit["balance"], "13.50");
+    assert_eq!(deposit["to"], Value::Null);
+
+    let args = ["--json", "transfer", "bob \"the\" builder\\", "0.05"];
+    let transfer = f.run("alice", None, &args).ok().json();
+    assert_eq!(transfer["to"], "bob \"the\" builder\\");
+    assert_eq!(transfer["amount_cents"], 5);
+
+    let history = f.run("alice", None, &["--json", "history"]).ok().json();
+    let entries = history.as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0]["kind"], "transfer_out");
+    assert_eq!(entries[0]["amount_cents"], -5);
+    assert_eq!(entries[0]["amount"], "-0.05");
+    assert_eq!(entries[0]["balance_after"], "13.45");
+    assert_eq!(entries[0]["counterparty"], "bob \"the\" builder\\");
+    assert_eq!(entries[2]["kind"], "opening");
+    assert_eq!(entries[2]["counterparty"], Value::Null);
+
+    let list = f.run("alice", None, &["--json", "list"]).ok().json();
+    let names: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["alice", "bob \"the\" builder\\"]);
+
+    let show = f.run("alice", None, &["--json", "show"]).ok().json();
+    assert_eq!(show["balance_cents"], 1345);
+
+    let logout = f.run("alice", None, &["--json", "logout"]).ok().json();
+    assert_eq!(logout["logged_out"], true);
+
+    // Failures with --json are one JSON object on stderr.
+    let failed = f
+        .run("alice", None, &["--json", "show"])
+        .fails(3, "not_logged_in");
+    let error: Value = serde_json::from_str(&failed.stderr).unwrap();
+    assert_eq!(error["error"], "not_logged_in");
+    assert_eq!(error["exit_code"], 3);
+}
+
+#[test]
+fn exit_codes_for_each_error_class() {
+    let f = Fixture::tcp();
+    f.open_and_login("alice", "5");
+    f.run("bob", Some(PASSWORD), &["open", "bob"]).ok();
+
+    // 2: usage.
+    f.run("alice", None, &["deposit", "12.505"])
+        .misused("at most 2 are allowed");
+    f.run("alice", None, &["deposit", "-3"])
+        .misused("unexpected argument '-3'");
+    f.run("alice", None, &["deposit", "--", "-3"])
+        .misused("must not be negative");
+    f.run("alice", None, &["frobnicate"])
+        .misused("unrecognized subcommand");
+    f.run("alice", None, &["login", "alice"])
+        .fails(2, "no password: set ACCOUNT_PASSWORD");
+
+    // 3: authentication.
+    f.run("carol", None, &["show"]).fails(3, "not logged in");
+    f.run("eve", Some("wrong password"), &["login", "alice"])
+        .fails(3, "invalid name or password");
+    f.run("eve", Some(PASSWORD), &["login", "nobody"])
+        .fails(3, "invalid name or password");
+
+    // 4: business rules, and nothing changes.
+    f.run("alice", None, &["withdraw", "5.01"])
+        .fails(4, "insufficient funds");
+    f.run("alice", None, &["transfer", "nobody", "1"])
+        .fails(4, "no open account has that name");
+    f.run("alice", None, &["transfer", "alice", "1"])
+        .fails(4, "your own account");
+    f.run("alice", None, &["deposit", "0"])
+        .fails(4, "invalid amount");
+    f.run("bob", Some(PASSWORD), &["open", "alice"])
+        .fails(4, "already taken");
+    f.run("bob", Some("short"), &["open", "bobby"])
+        .fails(4, "invalid password");
+    f.run("alice", None, &["close"])
+        .fails(4, "still holds money");
+    let show = f.run("alice", None, &["--json", "show"]).ok().json();
+    assert_eq!(show["balance_cents"], 500);
+
+    // 6: a server that does not serve the account service.
+    let other = Server::builder()
+        .listen("tcp://127.0.0.1:0".parse().unwrap())
+        .bind()
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let wrong = other.endpoints()[0].to_string();
+    f.run("alice", None, &["--server", &wrong, "show"])
+        .fails(6, "another version of the account protocol");
+}
+
+#[test]
+fn unreachable_server_fails_fast_with_5() {
+    let f = Fixture::tcp();
+    f.open_and_login("alice", "1");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let dead = format!("tcp://127.0.0.1:{port}");
+
+    let start = Instant::now();
+    f.run(
+        "eve",
+        Some(PASSWORD),
+        &["--server", &dead, "login", "alice"],
+    )
+    .fails(5, "server unavailable");
+    // A mutation is retried a few times before giving up, and is still quick.
+    f.run("alice", None, &["--server", &dead, "deposit", "1"])
+        .fails(5, "server unavailable");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    // The session is untouched and still works against the real server.
+    f.run("alice", None, &["deposit", "1"]).ok();
+}
+
+#[test]
+fn silent_server_times_out_with_5() {
+    // The kernel completes the connection, but nothing ever answers.
+    let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let endpoint = format!("tcp://{}", silent.local_addr().unwrap());
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = account(&dir);
+    command.env("ACCOUNT_PASSWORD", PASSWORD).args([
+        "--server",
+        &endpoint,
+        "--timeout",
+        "0.2",
+        "login",
+        "alice",
+    ]);
+    let start = Instant::now();
+    run(command).fails(5, "did not answer in time");
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn expired_or_revoked_sessions_exit_with_3() {
+    let f = Fixture::tcp();
+    f.open_and_login("alice", "1");
+    let path = f.session("alice");
+    let text = std::fs::read_to_string(&path).unwrap();
+
+    let revoked = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("token=") {
+                format!("token={}", "ab".repeat(32))
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&path, revoked).unwrap();
+    f.run("alice", None, &["show"]).fails(
+        3,
+        "the session of alice expired or was ended: run `account login alice`",
+    );
+
+    let expired: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("expires_at=") {
+                "expires_at=1000\n".to_owned()
+            } else {
+                format!("{l}\n")
+            }
+        })
+        .collect();
+    std::fs::write(&path, expired).unwrap();
+    f.run("alice", None, &["deposit", "1"])
+        .fails(3, "the session of alice expired at 1970-01-01 00:16:40 UTC");
+    // Logging out of an expired session just forgets it.
+    f.run("alice", None, &["logout"]).ok();
+    assert!(!path.exists());
+}
+
+#[test]
+fn passwd_reads_both_passwords_from_env() {
+    let f = Fixture::tcp();
+    f.open_and_login("alice", "1");
+    let mut command = account(&f.dir);
+    command
+        .env("ACCOUNT_SERVER", &f.endpoint)
+        .env("ACCOUNT_SESSION", f.session("alice"))
+        .env("ACCOUNT_PASSWORD", PASSWORD)
+        .env("ACCOUNT_NEW_PASSWORD", "battery staple")
+        .arg("passwd");
+    let changed = run(command).ok();
+    assert_eq!(
+        changed.stdout,
+        "password changed; every other session was logged out\n"
+    );
+    f.run("eve", Some(PASSWORD), &["login", "alice"])
+        .fails(3, "invalid name or password");
+    f.run("eve", Some("battery staple"), &["login", "alice"])
+        .ok();
+    // Without the new password and no terminal, passwd refuses instead of waiting.
+    f.run("alice", Some(PASSWORD), &["passwd"])
+        .fails(2, "ACCOUNT_NEW_PASSWORD");
+}
+
+#[test]
+fn rename_list_pages_and_close() {
+    let f = Fixture::tcp();
+    f.open_and_login("alice", "2");
+    for name in ["bob", "carol"] {
+        f.run(name, Some(PASSWORD), &["open", name]).ok();
+    }
+    let first = f.run("alice", None, &["list", "--limit", "2"]).ok();
+    assert_eq!(
+        first.stdout,
+        "ID  NAME   STATUS\n 1  alice  open\n 2  bob    open\n"
+    );
+    assert_eq!(first.stderr, "more: account list --after 2\n");
+    let rest = f
+        .run("alice", None, &["list", "--after", "2", "--limit", "2"])
+        .ok();
+    assert_eq!(rest.stdout, "ID  NAME   STATUS\n 3  carol  open\n");
+    assert!(rest.stderr.is_empty());
+
+    f.run("alice", None, &["rename", "alicia"]).ok();
+    let session = std::fs::read_to_string(f.session("alice")).unwrap();
+    assert!(session.contains("\nname=alicia\n"), "{session}");
+    f.run("alice", None, &["rename", "bob"])
+        .fails(4, "already taken");
+
+    f.run("alice", None, &["withdraw", "2"]).ok();
+    let closed = f.run("alice", None, &["--json", "close"]).ok().json();
+    assert_eq!(closed["status"], "closed");
+    assert!(!f.session("alice").exists());
+    f.run("eve", Some(PASSWORD), &["login", "alicia"])
+        .fails(3, "invalid name or password");
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_socket_endpoint_is_remembered_by_the_session() {
+    let f = Fixture::unix();
+    assert!(f.endpoint.starts_with("unix://"), "{}", f.endpoint);
+    f.open_and_login("alice", "4.20");
+    assert_eq!(mode(&f.session("alice")), 0o600);
+    // Later commands go to the session's server without --server or ACCOUNT_SERVER.
+    let mut command = account(&f.dir);
+    command
+        .env("ACCOUNT_SESSION", f.session("alice"))
+        .args(["withdraw", "0.20"]);
+    let receipt = run(command).ok();
+    assert!(
+        receipt.stdout.starts_with("withdrew 0.20; balance 4.00 "),
+        "{receipt:?}"
+    );
+}
+
+#[test]
+fn session_file_defaults_to_home() {
+    let f = Fixture::tcp();
+    f.run("alice", Some(PASSWORD), &["open", "alice"]).ok();
+    let mut command = account(&f.dir);
+    command
+        .env("ACCOUNT_SERVER", &f.endpoint)
+        .env("ACCOUNT_PASSWORD", PASSWORD)
+        .args(["login", "alice"]);
+    run(command).ok();
+    let path = f.dir.path().join(".account-session");
+    assert!(path.exists());
+    #[cfg(unix)]
+    assert_eq!(mode(&path), 0o600);
+}
+
+#[test]
+fn help_documents_commands_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut command = account(&dir);
+    command.arg("--help");
+    let help = run(command).ok();
+    for needle in [
+        "Exit codes:",
+        "transfer",
+        "history",
+        "--session <FILE>",
+        "ACCOUNT_SERVER",
+        "--json",
+        "--timeout <SECS>",
+    ] {
+        assert!(
+            help.stdout.contains(needle),
+            "{needle:?} not in:\n{}",
+            help.stdout
+        );
+    }
+}
