@@ -57,7 +57,8 @@ pub enum AccountError {
     Throttled = 3,
     /// The name is taken.
     NameTaken = 4,
-    /// The name is empty, too long, or has control characters.
+    /// The name is empty, too long, has control or invisible characters, or starts or ends
+    /// with whitespace.
     InvalidName = 5,
     /// The password is shorter than 8 or longer than 64 bytes.
     InvalidPassword = 6,

@@ -10,13 +10,34 @@ pub const MIN_PASSWORD_BYTES: usize = 8;
 /// The most records one `list` or `history` page may ask for.
 pub const MAX_PAGE: u32 = 1000;
 
-/// A name is 1 to 32 bytes of UTF-8 without control characters.
+/// A name is 1 to 32 bytes of UTF-8 that people can read and tell apart: no control
+/// characters, no invisible or direction-changing format characters (which would let
+/// `bob\u{200B}` pass for `bob` in a list), and no whitespace at either end.
 pub fn name(name: &Name) -> Result<(), AccountError> {
     let text = name.as_str();
-    if text.is_empty() || text.chars().any(char::is_control) {
+    let bad = |c: char| c.is_control() || is_invisible_format(c);
+    if text.is_empty() || text.trim() != text || text.chars().any(bad) {
         return Err(AccountError::InvalidName);
     }
     Ok(())
+}
+
+/// Unicode format characters (general category Cf) that render as nothing or reorder text:
+/// zero-width spaces and joiners, bidirectional marks, embeddings, overrides and isolates, word
+/// joiners and invisible operators, the byte order mark, and the Mongolian vowel separator.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00AD}'
+            | '\u{061C}'
+            | '\u{180E}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{FEFF}'
+            | '\u{FFF9}'..='\u{FFFB}'
+    )
 }
 
 /// A password is 8 to 64 bytes.
@@ -69,6 +90,13 @@ mod tests {
         assert_eq!(name(&n("tab\there")), Err(AccountError::InvalidName));
         assert_eq!(name(&n("del\u{7f}")), Err(AccountError::InvalidName));
         assert_eq!(name(&n("c1\u{85}")), Err(AccountError::InvalidName));
+        assert_eq!(name(&n("bob\u{200B}")), Err(AccountError::InvalidName));
+        assert_eq!(name(&n("\u{202E}evil")), Err(AccountError::InvalidName));
+        assert_eq!(name(&n("\u{FEFF}bob")), Err(AccountError::InvalidName));
+        assert_eq!(name(&n(" bob")), Err(AccountError::InvalidName));
+        assert_eq!(name(&n("bob ")), Err(AccountError::InvalidName));
+        assert_eq!(name(&n("jean paul")), Ok(()));
+        assert_eq!(name(&n("zoë")), Ok(()));
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Cross-crate integration tests, one module per feature, in one binary to keep CI builds lean.
 
+mod account_messages;
+mod accounts;
 mod fixtures;
 mod protocol;
 mod python;

@@ -1,0 +1,25 @@
+//! End-to-end tests of the account system's real binaries: an `account-server` process on a
+//! database in a temporary directory, listening on `tcp://127.0.0.1:0` and a Unix socket in
+//! that directory, driven by the typed client library, by raw frames and by the `account`
+//! command-line tool.
+//!
+//! The binaries are taken from the test's own target directory (built first when missing).
+//! Each server is found through its `listening endpoint=...` log lines and is killed when its
+//! test ends, however it ends. Tests wait on real events (a reply, a log line, a process
+//! exit); the one deliberate sleep waits out a one-second session lifetime.
+//!
+//! - [`support`]: binaries, the server process guard, clients, keys, raw frames, the audit.
+//! - [`library`]: every operation through the library, over TCP and over the Unix socket.
+//! - [`concurrency`]: many clients transferring at once; money is conserved and accounted.
+//! - [`crash`]: `kill -9` under load, restart, and every acknowledged write is still there.
+//! - [`idempotency`]: replays apply once, across graceful restarts too; conflicts are refused.
+//! - [`security`]: tokens, ownership, expiry, hostile names and amounts, uniform login errors.
+//! - [`cli`]: the `account` tool in scripts: `--json` output, session files, exit codes.
+
+mod cli;
+mod concurrency;
+mod crash;
+mod idempotency;
+mod library;
+mod security;
+mod support;
