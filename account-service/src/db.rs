@@ -7,6 +7,7 @@
 //! a stale snapshot half-way.
 
 mod audit;
+mod checkpoint;
 mod idempotency;
 mod migrations;
 mod ops;
@@ -48,6 +49,7 @@ pub const SCHEMA_VERSION: u32 = schema::VERSION;
 pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
+    checkpointer: checkpoint::Checkpointer,
 }
 
 impl SqliteStore {
@@ -85,8 +87,19 @@ impl SqliteStore {
                 audit: config.audit_each_batch,
             },
         )?;
+        let checkpointer =
+            checkpoint::Checkpointer::start(path, config.busy_timeout).map_err(|source| {
+                Error::Thread {
+                    name: "sqlite-checkpoint",
+                    source,
+                }
+            })?;
         tracing::info!(path = %path.display(), schema = version, "database open");
-        Ok(SqliteStore { writer, readers })
+        Ok(SqliteStore {
+            writer,
+            readers,
+            checkpointer,
+        })
     }
 
     /// Checks the ledger invariant over the whole database, in one read transaction.
@@ -110,7 +123,9 @@ impl SqliteStore {
     ///
     /// [`Error::WriterPanicked`] when the writer thread panicked.
     pub fn shutdown(&self) -> Result<(), Error> {
-        self.writer.shutdown()
+        let stopped = self.writer.shutdown();
+        self.checkpointer.shutdown();
+        stopped
     }
 
     async fn keyed<T: Message>(&self, op: Op) -> Answer<T> {
@@ -261,6 +276,12 @@ fn configure(conn: &Connection, busy_timeout: Duration) -> rusqlite::Result<()> 
     }
     conn.pragma_update(None, "synchronous", "FULL")?;
     conn.pragma_update(None, "foreign_keys", true)?;
+    // Checkpoints run on their own thread (db/checkpoint.rs); this is only a safety net.
+    conn.pragma_update(
+        None,
+        "wal_autocheckpoint",
+        checkpoint::WRITER_AUTOCHECKPOINT_PAGES,
+    )?;
     conn.set_prepared_statement_cache_capacity(64);
     Ok(())
 }
