@@ -81,7 +81,7 @@ impl<'a> Method<'a> {
         let mut ok = true;
 
         // `const` is left in the generated trait for the compiler to reject at the keyword.
-        if let Some(token) = sig.unsafety {
+        if let syn::Safety::Unsafe(token) = sig.safety {
             errors.spanned(
                 token,
                 format!("rpc method `{name}` cannot be `unsafe`: a remote caller cannot uphold its safety contract; remove `unsafe`"),
@@ -224,22 +224,20 @@ fn request_type<'a>(name: &Ident, sig: &'a Signature, errors: &mut Errors) -> Op
 
 /// Why a receiver is not `&self`, if it is not.
 fn receiver_problem(receiver: &Receiver) -> Option<&'static str> {
-    if receiver.colon_token.is_none() {
-        return match (&receiver.reference, &receiver.mutability) {
-            (Some(_), Some(_)) => Some(
-                "takes `&mut self`, but the server runs calls concurrently on one shared service: take `&self` and keep mutable state behind a `Mutex` or atomics",
-            ),
-            (Some(_), None) => None,
-            (None, _) => Some(
-                "takes `self` by value, but the server shares one service between all calls: take `&self`",
-            ),
-        };
-    }
-    match &*receiver.ty {
-        Type::Reference(r) if r.mutability.is_none() && is_self(&r.elem) => None,
-        _ => Some(
-            "must take `&self`: the server shares one service between all calls, so other receiver types cannot be served",
+    const ONLY_SHARED: &str = "must take `&self`: the server shares one service between all calls, so other receiver types cannot be served";
+    match &receiver.kind {
+        syn::ReceiverKind::Reference(_, _, Some(_)) => Some(
+            "takes `&mut self`, but the server runs calls concurrently on one shared service: take `&self` and keep mutable state behind a `Mutex` or atomics",
         ),
+        syn::ReceiverKind::Reference(_, _, None) => None,
+        syn::ReceiverKind::Value => Some(
+            "takes `self` by value, but the server shares one service between all calls: take `&self`",
+        ),
+        syn::ReceiverKind::Typed(_, ty) => match &**ty {
+            Type::Reference(r) if r.mutability.is_none() && is_self(&r.elem) => None,
+            _ => Some(ONLY_SHARED),
+        },
+        _ => Some(ONLY_SHARED),
     }
 }
 

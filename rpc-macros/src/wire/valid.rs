@@ -150,7 +150,7 @@ fn unsupported(ty: &Type) -> Option<(&Type, String)> {
         Type::Tuple(_) => {
             "tuples are not Wire fields; use a nested `#[derive(Wire)]` struct".to_owned()
         }
-        Type::BareFn(_) | Type::TraitObject(_) | Type::ImplTrait(_) | Type::Never(_) | Type::Infer(_) => {
+        Type::FnPtr(_) | Type::TraitObject(_) | Type::ImplTrait(_) | Type::Never(_) | Type::Infer(_) => {
             "this type has no Wire layout; use a number, `bool`, `[u8; N]`, `FixedStr<N>` or a `#[derive(Wire)]` type".to_owned()
         }
         Type::Path(path) => {
