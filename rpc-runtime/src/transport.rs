@@ -37,16 +37,6 @@ impl Stream {
         }
     }
 
-    /// A pair of connected streams in this process, for tests that need no address.
-    ///
-    /// # Errors
-    ///
-    /// When the operating system cannot create a socket pair.
-    pub fn pair() -> io::Result<(Stream, Stream)> {
-        let (a, b) = UnixStream::pair()?;
-        Ok((Stream::Unix(a), Stream::Unix(b)))
-    }
-
     /// Writes as much of `buf` as the socket takes right now, without waiting; returns how
     /// many bytes that was. Lets a writer skip the reactor whenever the socket has room.
     ///

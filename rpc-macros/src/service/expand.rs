@@ -41,10 +41,7 @@ struct ServiceGen<'a> {
 
 impl<'a> ServiceGen<'a> {
     fn new(service: &'a Service<'a>) -> Self {
-        let rt = match &service.krate {
-            Some(path) => quote!(#path),
-            None => quote!(::rpc_runtime),
-        };
+        let rt = crate::paths::runtime(service.krate.as_ref());
         let ident = service.ident;
         ServiceGen {
             service,

@@ -142,6 +142,7 @@ impl Conn {
             // Collect finished calls before parsing: parsing stops at `max_in_flight`, and a
             // slot freed after it would leave complete frames unparsed with nothing to wake us.
             while let Ok((id, reply)) = self.done_rx.try_recv() {
+                self.running.remove(&id);
                 self.finish(id, reply);
                 last_activity = Instant::now();
             }
@@ -187,6 +188,7 @@ impl Conn {
                     }
                 }
                 Event::Done(id, reply) => {
+                    self.running.remove(&id);
                     self.finish(id, reply);
                     // Idleness starts when the last call ends, not when its request arrived.
                     last_activity = Instant::now();
@@ -402,8 +404,8 @@ impl Conn {
     }
 
     /// Frames a finished call's reply.
+    /// Calls answered inline were never in `running`; spawned ones are removed by the caller.
     fn finish(&mut self, id: u32, mut reply: Reply) {
-        self.running.remove(&id);
         let max_frame = self.guard.shared().limits.max_frame;
         if reply.body.len() > max_frame as usize {
             // The client would reject the frame and drop the connection with it; fail the
