@@ -6,7 +6,7 @@
 //! crate adds what every caller needs: [`new_idem_key`] for the key each mutation carries,
 //! [`parse_cents`] and [`format_cents`] to read and show amounts without floating point, and
 //! [`RetryingClient`] / [`RetryingBlockingClient`], which key every mutation once and resend
-//! it unchanged while the server is unavailable (see [`retry`] for why that is safe). The
+//! it unchanged while no answer comes (see [`retry`] for why that is safe). The
 //! `account` command-line tool is built on this library; its README lists its commands and
 //! exit codes.
 //!

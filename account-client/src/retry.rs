@@ -1,4 +1,4 @@
-//! Retrying mutations safely when the server is unavailable.
+//! Retrying mutations safely when the server did not answer.
 //!
 //! Every mutating request carries an idempotency key, and the server remembers the answer it
 //! gave for each key: a request that arrives again with the same key and the same contents is
@@ -7,19 +7,25 @@
 //!
 //! - the key is generated **once**, before the first attempt, and every attempt sends the
 //!   **identical** request (same key, same fields);
-//! - only [`Status::Unavailable`] is retried: the connection was refused, lost, or the server is
-//!   shutting down. The request may or may not have been applied; either way, resending it
-//!   applies it at most once, and the reply to the last attempt is the true outcome;
+//! - only an unanswered call is retried: [`Status::Unavailable`] (the connection was refused
+//!   or lost, or the server is shutting down) and [`Status::DeadlineExceeded`] (no answer
+//!   within the call's timeout). Neither means "not applied": the server may have committed
+//!   the request and the answer been lost, or still be on its way. Resending the identical
+//!   request applies it at most once, and the answer to the last attempt is the true outcome;
 //! - every other outcome is final and returned as is. A service error (insufficient funds, name
-//!   taken, …) is the server's answer and would only be repeated; a passed deadline means the
-//!   caller's time is up; a protocol or internal error does not heal by repetition.
+//!   taken, …) is the server's answer and would only be repeated; a protocol or internal error
+//!   does not heal by repetition.
 //!
-//! Retrying with a *new* key after a lost reply would be wrong: the server would see a new
-//! request and could apply a deposit or transfer twice.
+//! Retrying with a *new* key after an unanswered call would be wrong: the server would see a
+//! new request and could apply a deposit or transfer twice. So when the retries run out, the
+//! outcome is still unknown: calling the same method again is a *new* mutation. To finish the
+//! one in doubt later, keep its request (key included) and pass it to [`retry_unanswered`] or
+//! [`retry_unanswered_blocking`] again.
 //!
 //! [`RetryingClient`] and [`RetryingBlockingClient`] wrap the generated clients and do this for
-//! every mutation; [`retry_unavailable`] and [`retry_unavailable_blocking`] do it for a request
-//! you built yourself, for instance with a key you stored to resume after a crash.
+//! every mutation; [`retry_unanswered`] and [`retry_unanswered_blocking`] do it for a request
+//! you built yourself, for instance with a key you stored to resume after a crash or a
+//! timeout.
 
 mod blocking;
 mod client;
@@ -86,8 +92,14 @@ impl RetryPolicy {
     }
 }
 
-/// Calls `call` with clones of `request` until it returns anything but
-/// [`Status::Unavailable`], or `policy.attempts` attempts are made.
+/// Whether a call that failed with `status` went unanswered, so that its outcome is unknown
+/// and resending the identical request is both safe and needed to learn it.
+pub fn is_unanswered(status: Status) -> bool {
+    matches!(status, Status::Unavailable | Status::DeadlineExceeded)
+}
+
+/// Calls `call` with clones of `request` until it returns anything but an unanswered call
+/// ([`is_unanswered`]), or `policy.attempts` attempts are made.
 ///
 /// The request, idempotency key included, is the same on every attempt; see the
 /// [module docs](self) for why that makes the retry safe.
@@ -99,18 +111,18 @@ impl RetryPolicy {
 /// # Examples
 ///
 /// ```no_run
-/// use account_client::retry::{RetryPolicy, retry_unavailable};
+/// use account_client::retry::{RetryPolicy, retry_unanswered};
 /// use account_client::{AccountsClient, AmountRequest, new_idem_key};
 ///
 /// # async fn run(accounts: AccountsClient, token: [u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
 /// // A key saved before the first attempt lets a restarted program finish the same deposit.
 /// let request = AmountRequest { token, key: new_idem_key()?, cents: 1250 };
-/// let receipt = retry_unavailable(&RetryPolicy::default(), &request, |r| accounts.deposit(r)).await?;
+/// let receipt = retry_unanswered(&RetryPolicy::default(), &request, |r| accounts.deposit(r)).await?;
 /// println!("balance: {}", receipt.balance_cents);
 /// # Ok(())
 /// # }
 /// ```
-pub async fn retry_unavailable<Req, T, E, F, Fut>(
+pub async fn retry_unanswered<Req, T, E, F, Fut>(
     policy: &RetryPolicy,
     request: &Req,
     mut call: F,
@@ -123,7 +135,7 @@ where
     let mut attempt = 1;
     loop {
         match call(request.clone()).await {
-            Err(e) if e.status() == Status::Unavailable && attempt < policy.attempts => {
+            Err(e) if is_unanswered(e.status()) && attempt < policy.attempts => {
                 smol::Timer::after(policy.wait(attempt)).await;
                 attempt += 1;
             }
@@ -132,12 +144,12 @@ where
     }
 }
 
-/// As [`retry_unavailable`], blocking the calling thread, for the blocking client.
+/// As [`retry_unanswered`], blocking the calling thread, for the blocking client.
 ///
 /// # Errors
 ///
 /// The last attempt's error: the service's own error, or a runtime failure.
-pub fn retry_unavailable_blocking<Req, T, E, F>(
+pub fn retry_unanswered_blocking<Req, T, E, F>(
     policy: &RetryPolicy,
     request: &Req,
     mut call: F,
@@ -149,7 +161,7 @@ where
     let mut attempt = 1;
     loop {
         match call(request.clone()) {
-            Err(e) if e.status() == Status::Unavailable && attempt < policy.attempts => {
+            Err(e) if is_unanswered(e.status()) && attempt < policy.attempts => {
                 std::thread::sleep(policy.wait(attempt));
                 attempt += 1;
             }
@@ -205,7 +217,7 @@ mod tests {
     #[test]
     fn retries_the_same_request_while_unavailable() {
         let seen = Cell::new(Vec::new());
-        let result = retry_unavailable_blocking(&quick(4), &[7u8; 16], |request| {
+        let result = retry_unanswered_blocking(&quick(4), &[7u8; 16], |request| {
             let mut calls = seen.take();
             calls.push(request);
             let n = calls.len();
@@ -217,9 +229,25 @@ mod tests {
     }
 
     #[test]
+    fn retries_the_same_request_after_a_timeout() {
+        let seen = Cell::new(Vec::new());
+        let late: CallError<u8> = RpcError::new(Status::DeadlineExceeded, "no reply").into();
+        let result = retry_unanswered_blocking(&quick(4), &[9u8; 16], |request| {
+            let mut calls = seen.take();
+            calls.push(request);
+            let n = calls.len();
+            seen.set(calls);
+            if n == 1 { Err(late.clone()) } else { Ok(n) }
+        });
+        assert_eq!(result, Ok(2));
+        assert_eq!(seen.take(), vec![[9u8; 16]; 2]);
+        assert!(is_unanswered(Status::Unavailable) && is_unanswered(Status::DeadlineExceeded));
+    }
+
+    #[test]
     fn gives_up_after_the_last_attempt() {
         let calls = Cell::new(0);
-        let result: Result<(), _> = retry_unavailable_blocking(&quick(3), &(), |()| {
+        let result: Result<(), _> = retry_unanswered_blocking(&quick(3), &(), |()| {
             calls.set(calls.get() + 1);
             Err(unavailable())
         });
@@ -231,13 +259,13 @@ mod tests {
     fn never_retries_other_errors() {
         let errors: [CallError<u8>; 4] = [
             CallError::Application(8),
-            RpcError::new(Status::DeadlineExceeded, "late").into(),
             RpcError::new(Status::Internal, "broken").into(),
+            RpcError::new(Status::BadRequest, "garbled").into(),
             RpcError::new(Status::ResourceExhausted, "busy").into(),
         ];
         for error in errors {
             let calls = Cell::new(0);
-            let result: Result<(), _> = retry_unavailable_blocking(&quick(5), &(), |()| {
+            let result: Result<(), _> = retry_unanswered_blocking(&quick(5), &(), |()| {
                 calls.set(calls.get() + 1);
                 Err(error.clone())
             });
@@ -249,7 +277,7 @@ mod tests {
     #[test]
     fn async_retry_matches_blocking() {
         let calls = Cell::new(0);
-        let result = smol::block_on(retry_unavailable(&quick(4), &5u8, |n| {
+        let result = smol::block_on(retry_unanswered(&quick(4), &5u8, |n| {
             calls.set(calls.get() + 1);
             let outcome = if calls.get() < 2 {
                 Err(unavailable())
@@ -265,7 +293,7 @@ mod tests {
     #[test]
     fn never_policy_makes_one_attempt() {
         let calls = Cell::new(0);
-        let result: Result<(), _> = retry_unavailable_blocking(&RetryPolicy::NEVER, &(), |()| {
+        let result: Result<(), _> = retry_unanswered_blocking(&RetryPolicy::NEVER, &(), |()| {
             calls.set(calls.get() + 1);
             Err(unavailable())
         });

@@ -5,7 +5,7 @@
 mod fake;
 
 use account_client::ServeAccounts;
-use fake::{EPOCH, Fake};
+use fake::{EPOCH, Fake, Hold};
 use rpc_runtime::server::RunningServer;
 use rpc_runtime::{Endpoint, Server};
 use serde_json::Value;
@@ -21,6 +21,7 @@ struct Fixture {
     _server: RunningServer,
     endpoint: String,
     dir: TempDir,
+    hold: Hold,
 }
 
 /// A finished run of the binary.
@@ -77,9 +78,11 @@ impl Fixture {
     }
 
     fn serve(endpoint: Endpoint, dir: TempDir) -> Fixture {
+        let fake = Fake::default();
+        let hold = fake.hold_replies();
         let server = Server::builder()
             .listen(endpoint)
-            .serve(ServeAccounts::new(Fake::default()))
+            .serve(ServeAccounts::new(fake))
             .bind()
             .unwrap()
             .spawn()
@@ -88,6 +91,7 @@ impl Fixture {
             endpoint: server.endpoints()[0].to_string(),
             _server: server,
             dir,
+            hold,
         }
     }
 
@@ -560,4 +564,131 @@ fn help_documents_commands_and_exit_codes() {
             help.stdout
         );
     }
+}
+
+/// The session file of `user` as text ("" when there is none).
+fn session_text(f: &Fixture, user: &str) -> String {
+    std::fs::read_to_string(f.session(user)).unwrap_or_default()
+}
+
+/// The amounts of `user`'s deposits, newest first.
+fn deposits(f: &Fixture, user: &str) -> Vec<i64> {
+    let history = f.run(user, None, &["--json", "history"]).ok().json();
+    history
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["kind"] == "deposit")
+        .map(|e| e["amount_cents"].as_i64().unwrap())
+        .collect()
+}
+
+#[test]
+fn an_unanswered_change_is_finished_by_running_it_again() {
+    let f = Fixture::tcp();
+    f.open_and_login("alice", "1");
+
+    // The server applies the deposit but every answer comes too late.
+    f.hold.next(u64::MAX);
+    let first = f
+        .run("alice", None, &["--timeout", "0.5", "deposit", "1.00"])
+        .fails(5, "did not answer in time");
+    assert!(
+        first
+            .stderr
+            .contains("`account deposit 1.00` may or may not have been applied: run it again"),
+        "{first:?}"
+    );
+    assert!(session_text(&f, "alice").contains("\npending_command=deposit 1.00\n"));
+
+    // The same command (1 is 1.00; other flags do not count) reuses the key: the server
+    // answers with the first receipt and applies nothing more.
+    f.hold.next(0);
+    let again = f
+        .run("alice", None, &["deposit", "1", "--json"])
+        .ok()
+        .json();
+    assert_eq!(again["balance_cents"], 200);
+    assert!(!session_text(&f, "alice").contains("pending"));
+    assert_eq!(deposits(&f, "alice"), [100]);
+
+    // Answered and forgotten: the next deposit of the same amount is a new one.
+    let next = f
+        .run("alice", None, &["--json", "deposit", "1.00"])
+        .ok()
+        .json();
+    assert_eq!(next["balance_cents"], 300);
+    assert_eq!(deposits(&f, "alice"), [100, 100]);
+}
+
+#[test]
+fn reads_keep_an_unanswered_change_and_another_change_replaces_it() {
+    let f = Fixture::tcp();
+    f.open_and_login("alice", "5");
+    f.run("bob", Some(PASSWORD), &["open", "bob"]).ok();
+
+    f.hold.next(u64::MAX);
+    f.run("alice", None, &["--timeout", "0.5", "transfer", "bob", "2"])
+        .fails(5, "may or may not have been applied");
+    f.hold.next(0);
+
+    // A read shows the state and reminds of the change; it stays pending.
+    let show = f.run("alice", None, &["show"]).ok();
+    assert!(show.stdout.contains("balance  3.00\n"), "{show:?}");
+    assert!(
+        show.stderr
+            .contains("note: `account transfer \"bob\" 2.00` (sent "),
+        "{show:?}"
+    );
+    assert!(session_text(&f, "alice").contains("pending_command=transfer \"bob\" 2.00"));
+    let resent = f.run("alice", None, &["transfer", "bob", "2.00"]).ok();
+    assert!(
+        resent
+            .stderr
+            .starts_with("resending `account transfer \"bob\" 2.00` (first sent "),
+        "{resent:?}"
+    );
+    assert!(resent.stdout.contains("balance 3.00 "), "{resent:?}");
+
+    // A different change in between: the unanswered one is forgotten, and the same command
+    // afterwards is a new transfer.
+    f.hold.next(u64::MAX);
+    f.run("alice", None, &["--timeout", "0.5", "transfer", "bob", "1"])
+        .fails(5, "may or may not have been applied");
+    f.hold.next(0);
+    f.run("alice", None, &["withdraw", "0.50"]).ok();
+    assert!(!session_text(&f, "alice").contains("pending"));
+    let again = f
+        .run("alice", None, &["--json", "transfer", "bob", "1"])
+        .ok()
+        .json();
+    assert_eq!(again["balance_cents"], 50);
+}
+
+#[test]
+fn an_unanswered_open_is_finished_without_a_login() {
+    let f = Fixture::tcp();
+    f.hold.next(u64::MAX);
+    f.run(
+        "carol",
+        Some(PASSWORD),
+        &["--timeout", "0.5", "open", "carol", "--deposit", "7"],
+    )
+    .fails(
+        5,
+        "`account open \"carol\" --deposit 7.00` may or may not have been applied",
+    );
+    assert!(session_text(&f, "carol").starts_with("# account session"));
+    f.hold.next(0);
+    // Not "name taken": the first answer, and then nothing left to keep.
+    let opened = f
+        .run(
+            "carol",
+            Some(PASSWORD),
+            &["--json", "open", "carol", "--deposit", "7.00"],
+        )
+        .ok()
+        .json();
+    assert_eq!(opened["balance_cents"], 700);
+    assert!(!f.session("carol").exists());
 }

@@ -1,19 +1,20 @@
 //! The retrying clients against a real runtime connection: a mutation sent while the server
-//! is down is resent, with the same key, once it is up.
+//! is down is resent, with the same key, once it is up; one whose answer comes too late is
+//! resent with the same key and applied once.
 
 #[allow(dead_code)]
 #[path = "common/fake.rs"]
 mod fake;
 
-use account_client::retry::{RetryPolicy, retry_unavailable, retry_unavailable_blocking};
+use account_client::retry::{RetryPolicy, retry_unanswered, retry_unanswered_blocking};
 use account_client::{
-    AccountError, AccountsBlockingClient, AccountsClient, AmountRequest, LoginRequest,
-    RetryingBlockingClient, ServeAccounts, new_idem_key,
+    AccountError, AccountsBlockingClient, AccountsClient, AmountRequest, EntryKind, HistoryRequest,
+    LoginRequest, RetryingBlockingClient, RetryingClient, ServeAccounts, new_idem_key,
 };
-use fake::Fake;
+use fake::{Fake, Hold};
 use rpc_runtime::frame::Status;
 use rpc_runtime::server::RunningServer;
-use rpc_runtime::{BlockingClient, CallError, Client, Endpoint, Server};
+use rpc_runtime::{BlockingClient, CallError, Client, ClientOptions, Endpoint, Server};
 use std::time::Duration;
 
 const PASSWORD: &str = "correct horse";
@@ -27,13 +28,44 @@ fn quick() -> RetryPolicy {
 }
 
 fn serve(endpoint: Endpoint) -> RunningServer {
-    Server::builder()
+    serve_holding(endpoint).0
+}
+
+/// A server on a fake whose answers can be held back.
+fn serve_holding(endpoint: Endpoint) -> (RunningServer, Hold) {
+    let fake = Fake::default();
+    let hold = fake.hold_replies();
+    let server = Server::builder()
         .listen(endpoint)
-        .serve(ServeAccounts::new(Fake::default()))
+        .serve(ServeAccounts::new(fake))
         .bind()
         .unwrap()
         .spawn()
-        .unwrap()
+        .unwrap();
+    (server, hold)
+}
+
+/// Client options whose calls give up after half a second: long enough for the fake to
+/// answer on a loaded machine, short against the minute it holds an answer.
+fn impatient() -> ClientOptions {
+    let mut options = ClientOptions::default();
+    options.timeout = Some(Duration::from_millis(500));
+    options
+}
+
+/// The amounts of the deposits in the session's ledger.
+fn deposits(accounts: &AccountsBlockingClient, token: [u8; 32]) -> Vec<i64> {
+    let request = HistoryRequest {
+        token,
+        before_id: 0,
+        limit: 100,
+    };
+    let entries = accounts.history(request).unwrap();
+    entries
+        .iter()
+        .filter(|e| e.kind == EntryKind::Deposit)
+        .map(|e| e.cents)
+        .collect()
 }
 
 /// Opens `alice` with `cents` and logs in.
@@ -62,6 +94,51 @@ fn blocking_client_keys_each_mutation() {
         refused.application(),
         Some(&AccountError::InsufficientFunds)
     );
+}
+
+#[test]
+fn blocking_client_resends_a_timed_out_mutation_with_the_same_key() {
+    let (server, hold) = serve_holding("tcp://127.0.0.1:0".parse().unwrap());
+    let client = BlockingClient::with_options(server.endpoints()[0].clone(), impatient());
+    let accounts =
+        RetryingBlockingClient::with_policy(AccountsBlockingClient::new(client), quick());
+    let token = alice(&accounts, 100);
+
+    // The first attempt is applied but its answer comes too late; the retry carries the same
+    // key, so the fake answers it with the first receipt instead of paying in again.
+    hold.next(1);
+    let receipt = accounts.deposit(token, 50).unwrap();
+    assert_eq!(receipt.balance_cents, 150);
+    assert_eq!(deposits(accounts.inner(), token), [50]);
+
+    // Every answer too late: the outcome stays unknown, and it was still applied only once.
+    hold.next(u64::MAX);
+    let error = accounts.withdraw(token, 30).unwrap_err();
+    assert_eq!(error.status(), Status::DeadlineExceeded);
+    hold.next(0);
+    let info = accounts
+        .inner()
+        .get(account_client::Auth { token })
+        .unwrap();
+    assert_eq!(info.balance_cents, 120);
+}
+
+#[test]
+fn async_client_resends_a_timed_out_mutation_with_the_same_key() {
+    let (server, hold) = serve_holding("tcp://127.0.0.1:0".parse().unwrap());
+    let endpoint = server.endpoints()[0].clone();
+    let blocking = RetryingBlockingClient::new(AccountsBlockingClient::new(BlockingClient::new(
+        endpoint.clone(),
+    )));
+    let token = alice(&blocking, 0);
+    let accounts = RetryingClient::with_policy(
+        AccountsClient::new(Client::with_options(endpoint, impatient())),
+        quick(),
+    );
+    hold.next(2);
+    let receipt = smol::block_on(accounts.deposit(token, 1250)).unwrap();
+    assert_eq!(receipt.balance_cents, 1250);
+    assert_eq!(deposits(blocking.inner(), token), [1250]);
 }
 
 #[test]
@@ -95,7 +172,7 @@ fn mutation_is_resent_with_the_same_key_once_the_server_is_up() {
     };
     let mut server = None;
     let mut sent = Vec::new();
-    let opened = retry_unavailable_blocking(&quick(), &request, |r| {
+    let opened = retry_unanswered_blocking(&quick(), &request, |r| {
         if !sent.is_empty() && server.is_none() {
             server = Some(serve(endpoint.clone()));
         }
@@ -121,7 +198,7 @@ fn async_retry_resends_once_the_server_is_up() {
     let mut token = None;
     let mut attempts = 0;
     let key = new_idem_key().unwrap();
-    let receipt = smol::block_on(retry_unavailable(&quick(), &key, |key| {
+    let receipt = smol::block_on(retry_unanswered(&quick(), &key, |key| {
         attempts += 1;
         if attempts == 2 {
             server = Some(serve(endpoint.clone()));
@@ -156,7 +233,7 @@ fn other_runtime_errors_are_not_retried() {
         key: new_idem_key().unwrap(),
         cents: 1,
     };
-    let error = retry_unavailable_blocking(&quick(), &request, |r| {
+    let error = retry_unanswered_blocking(&quick(), &request, |r| {
         calls += 1;
         accounts.deposit(r)
     })

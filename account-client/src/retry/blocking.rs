@@ -1,6 +1,6 @@
 //! The blocking client that keys and retries every mutation.
 
-use super::{RetryPolicy, fresh_key, retry_unavailable_blocking};
+use super::{RetryPolicy, fresh_key, retry_unanswered_blocking};
 use crate::api::{
     AccountError, AccountInfo, AccountsBlockingClient, AmountRequest, CloseRequest, Name,
     OpenRequest, Password, PasswordRequest, Receipt, RenameRequest, Token, TransferRequest,
@@ -8,7 +8,13 @@ use crate::api::{
 use rpc_runtime::CallError;
 
 /// The blocking [`AccountsBlockingClient`] with a fresh idempotency key for every mutation, retried as
-/// the [module docs](super) describe when the server is unavailable.
+/// the [module docs](super) describe while the call goes unanswered (server unavailable or
+/// no reply within the timeout).
+///
+/// When a mutation still fails with `unavailable` or `deadline exceeded` after the last
+/// attempt, it may or may not have been applied, and calling the method again is a *new*
+/// mutation with a new key. To finish it, build the request yourself and resend it with
+/// [`retry_unanswered`](super::retry_unanswered) (see the [module docs](super)).
 ///
 /// Reads (`login`, `get`, `list`, `history`, `logout`) carry no key: call them on
 /// [`inner`](Self::inner).
@@ -116,7 +122,7 @@ impl RetryingBlockingClient {
             password,
             initial_cents,
         };
-        retry_unavailable_blocking(&self.policy, &request, |r| self.client.open(r))
+        retry_unanswered_blocking(&self.policy, &request, |r| self.client.open(r))
     }
 
     /// Renames the session's account.
@@ -130,7 +136,7 @@ impl RetryingBlockingClient {
             key: fresh_key()?,
             name,
         };
-        retry_unavailable_blocking(&self.policy, &request, |r| self.client.rename(r))
+        retry_unanswered_blocking(&self.policy, &request, |r| self.client.rename(r))
     }
 
     /// Changes the session account's password from `old` to `new`.
@@ -150,7 +156,7 @@ impl RetryingBlockingClient {
             old,
             new,
         };
-        retry_unavailable_blocking(&self.policy, &request, |r| self.client.change_password(r))
+        retry_unanswered_blocking(&self.policy, &request, |r| self.client.change_password(r))
     }
 
     /// Pays `cents` into the session's account.
@@ -164,7 +170,7 @@ impl RetryingBlockingClient {
             key: fresh_key()?,
             cents,
         };
-        retry_unavailable_blocking(&self.policy, &request, |r| self.client.deposit(r))
+        retry_unanswered_blocking(&self.policy, &request, |r| self.client.deposit(r))
     }
 
     /// Takes `cents` out of the session's account.
@@ -178,7 +184,7 @@ impl RetryingBlockingClient {
             key: fresh_key()?,
             cents,
         };
-        retry_unavailable_blocking(&self.policy, &request, |r| self.client.withdraw(r))
+        retry_unanswered_blocking(&self.policy, &request, |r| self.client.withdraw(r))
     }
 
     /// Moves `cents` from the session's account to the account named `to`.
@@ -198,7 +204,7 @@ impl RetryingBlockingClient {
             to,
             cents,
         };
-        retry_unavailable_blocking(&self.policy, &request, |r| self.client.transfer(r))
+        retry_unanswered_blocking(&self.policy, &request, |r| self.client.transfer(r))
     }
 
     /// Closes the session's account, which must hold no money.
@@ -211,6 +217,6 @@ impl RetryingBlockingClient {
             token,
             key: fresh_key()?,
         };
-        retry_unavailable_blocking(&self.policy, &request, |r| self.client.close(r))
+        retry_unanswered_blocking(&self.policy, &request, |r| self.client.close(r))
     }
 }

@@ -1,6 +1,6 @@
 //! The async client that keys and retries every mutation.
 
-use super::{RetryPolicy, fresh_key, retry_unavailable};
+use super::{RetryPolicy, fresh_key, retry_unanswered};
 use crate::api::{
     AccountError, AccountInfo, AccountsClient, AmountRequest, CloseRequest, Name, OpenRequest,
     Password, PasswordRequest, Receipt, RenameRequest, Token, TransferRequest,
@@ -8,7 +8,13 @@ use crate::api::{
 use rpc_runtime::CallError;
 
 /// The async [`AccountsClient`] with a fresh idempotency key for every mutation, retried as
-/// the [module docs](super) describe when the server is unavailable.
+/// the [module docs](super) describe while the call goes unanswered (server unavailable or
+/// no reply within the timeout).
+///
+/// When a mutation still fails with `unavailable` or `deadline exceeded` after the last
+/// attempt, it may or may not have been applied, and calling the method again is a *new*
+/// mutation with a new key. To finish it, build the request yourself and resend it with
+/// [`retry_unanswered`](super::retry_unanswered) (see the [module docs](super)).
 ///
 /// Reads (`login`, `get`, `list`, `history`, `logout`) carry no key: call them on
 /// [`inner`](Self::inner).
@@ -70,7 +76,7 @@ impl RetryingClient {
             password,
             initial_cents,
         };
-        retry_unavailable(&self.policy, &request, |r| self.client.open(r)).await
+        retry_unanswered(&self.policy, &request, |r| self.client.open(r)).await
     }
 
     /// Renames the session's account.
@@ -88,7 +94,7 @@ impl RetryingClient {
             key: fresh_key()?,
             name,
         };
-        retry_unavailable(&self.policy, &request, |r| self.client.rename(r)).await
+        retry_unanswered(&self.policy, &request, |r| self.client.rename(r)).await
     }
 
     /// Changes the session account's password from `old` to `new`.
@@ -108,7 +114,7 @@ impl RetryingClient {
             old,
             new,
         };
-        retry_unavailable(&self.policy, &request, |r| self.client.change_password(r)).await
+        retry_unanswered(&self.policy, &request, |r| self.client.change_password(r)).await
     }
 
     /// Pays `cents` into the session's account.
@@ -126,7 +132,7 @@ impl RetryingClient {
             key: fresh_key()?,
             cents,
         };
-        retry_unavailable(&self.policy, &request, |r| self.client.deposit(r)).await
+        retry_unanswered(&self.policy, &request, |r| self.client.deposit(r)).await
     }
 
     /// Takes `cents` out of the session's account.
@@ -144,7 +150,7 @@ impl RetryingClient {
             key: fresh_key()?,
             cents,
         };
-        retry_unavailable(&self.policy, &request, |r| self.client.withdraw(r)).await
+        retry_unanswered(&self.policy, &request, |r| self.client.withdraw(r)).await
     }
 
     /// Moves `cents` from the session's account to the account named `to`.
@@ -164,7 +170,7 @@ impl RetryingClient {
             to,
             cents,
         };
-        retry_unavailable(&self.policy, &request, |r| self.client.transfer(r)).await
+        retry_unanswered(&self.policy, &request, |r| self.client.transfer(r)).await
     }
 
     /// Closes the session's account, which must hold no money.
@@ -177,6 +183,6 @@ impl RetryingClient {
             token,
             key: fresh_key()?,
         };
-        retry_unavailable(&self.policy, &request, |r| self.client.close(r)).await
+        retry_unanswered(&self.policy, &request, |r| self.client.close(r)).await
     }
 }

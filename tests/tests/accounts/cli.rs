@@ -3,13 +3,19 @@
 //! `--json` output parsed, and the documented exit codes (0 success, 2 usage, 3 not logged
 //! in or bad credentials, 4 refused, 5 unavailable). Once over TCP with flags, once over the
 //! Unix socket with `ACCOUNT_SERVER` and `ACCOUNT_SESSION`; the library checks what the tool
-//! did.
+//! did. Through a proxy that swallows the server's answers, a change that got no answer is
+//! finished by running the same command again, and applied once.
 
 use super::support::{Server, balance, binary, history, login};
+use account_client::api::EntryKind;
 use rpc_runtime::Endpoint;
 use serde_json::Value;
+use std::io::{Read as _, Write as _};
+use std::net::{Shutdown, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// How the tool is told where the server and the session file are.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -359,5 +365,87 @@ fn the_cli_exit_codes_tell_scripts_what_went_wrong() {
         &["--json", "--timeout", "2", "login", "carol"],
     );
     run.fails(5, "unavailable");
+    server.stop();
+}
+
+/// A TCP proxy in front of a server that can swallow the server's answers: requests still go
+/// through and are applied, but no answer comes back, as when a reply is lost or late.
+#[derive(Debug)]
+struct Proxy {
+    endpoint: Endpoint,
+    swallow: Arc<AtomicBool>,
+}
+
+impl Proxy {
+    /// A proxy on a free port in front of the TCP endpoint `target`. Its threads end with
+    /// the connections they serve; the accepting one with the test process.
+    fn start(target: &Endpoint) -> Proxy {
+        let Endpoint::Tcp(target) = target.clone() else {
+            panic!("the proxy needs a TCP endpoint, not {target}");
+        };
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind the proxy");
+        let endpoint = Endpoint::Tcp(listener.local_addr().expect("its address").to_string());
+        let swallow = Arc::new(AtomicBool::new(false));
+        let answers = Arc::clone(&swallow);
+        std::thread::spawn(move || {
+            for client in listener.incoming() {
+                let Ok(client) = client else { return };
+                let server = TcpStream::connect(&target).expect("connect to the server");
+                let (Ok(client_out), Ok(server_in)) = (client.try_clone(), server.try_clone())
+                else {
+                    return;
+                };
+                pump(client, server_in, None);
+                pump(server, client_out, Some(Arc::clone(&answers)));
+            }
+        });
+        Proxy { endpoint, swallow }
+    }
+}
+
+/// Copies `from` to `to` on a thread, dropping what it reads while `swallow` is set.
+fn pump(mut from: TcpStream, mut to: TcpStream, swallow: Option<Arc<AtomicBool>>) {
+    std::thread::spawn(move || {
+        let mut buf = [0; 16 * 1024];
+        while let Ok(n @ 1..) = from.read(&mut buf) {
+            if swallow.as_ref().is_some_and(|s| s.load(Ordering::SeqCst)) {
+                continue;
+            }
+            if to.write_all(&buf[..n]).is_err() {
+                break;
+            }
+        }
+        let _ = to.shutdown(Shutdown::Write);
+    });
+}
+
+#[test]
+fn the_cli_finishes_an_unanswered_deposit_once_when_run_again() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let proxy = Proxy::start(&server.tcp);
+    let user = User::new(dir.path(), "dave", &proxy.endpoint, Via::Flags);
+    let pw = "dave's password";
+    user.json(pw, &["open", "dave", "--deposit", "1.00"]).json();
+    user.json(pw, &["login", "dave"]).json();
+
+    // The server commits the deposit (and each retry's replay of it); no answer gets back.
+    proxy.swallow.store(true, Ordering::SeqCst);
+    user.json_no_password(&["--timeout", "1", "deposit", "2.50"])
+        .fails(5, "timeout");
+    proxy.swallow.store(false, Ordering::SeqCst);
+
+    // The same command again: the first receipt, not a second deposit.
+    let again = user.json_no_password(&["deposit", "2.50"]).json();
+    assert_eq!(again["balance_cents"], 350, "{again}");
+    let library = server.tcp_client();
+    let token = login(&library, "dave", pw);
+    let deposits: Vec<i64> = history(&library, token)
+        .iter()
+        .filter(|e| e.kind == EntryKind::Deposit)
+        .map(|e| e.cents)
+        .collect();
+    assert_eq!(deposits, [250]);
+    assert_eq!(balance(&library, token), 350);
     server.stop();
 }

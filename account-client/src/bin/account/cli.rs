@@ -48,7 +48,7 @@ pub struct Cli {
     pub json: bool,
 
     /// Give up connecting, or waiting for an answer, after this many seconds (a change is
-    /// tried up to 4 times while the server cannot be reached)
+    /// tried up to 4 times, with the same idempotency key, while no answer comes)
     #[arg(long, global = true, value_name = "SECS", default_value = "30",
           value_parser = parse_timeout, help_heading = GLOBAL)]
     pub timeout: Duration,

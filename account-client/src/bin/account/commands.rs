@@ -1,15 +1,22 @@
 //! Running each subcommand: find the session and server, call, store, render.
+//!
+//! A change (open, rename, passwd, deposit, withdraw, transfer, close) is written to the
+//! session file as pending, with its idempotency key, before it is sent, and forgotten once
+//! the server answers. When no answer comes, it stays: running the same change again (see
+//! [`Change`]) resends it with the same key, so the server applies it at most once.
 
 use crate::cli::{Cli, Command, DEFAULT_SERVER};
 use crate::exit::{Code, Failure, from_account_error, from_call_error};
 use crate::json::Object;
 use crate::output::{self, Format, Movement};
 use crate::password::{self, Confirm, NEW_PASSWORD_VAR, PASSWORD_VAR};
-use crate::session::{self, Session};
-use crate::time::{rfc3339, utc};
+use crate::session::{self, Change, Pending, Session, SessionFile};
+use crate::time::{self, rfc3339, utc};
+use account_client::retry::{RetryPolicy, retry_unanswered_blocking};
 use account_client::{
-    AccountError, AccountsBlockingClient, Auth, HistoryRequest, ListRequest, LoginRequest, Name,
-    Receipt, RetryingBlockingClient,
+    AccountError, AccountsBlockingClient, AmountRequest, Auth, CloseRequest, HistoryRequest,
+    IdemKey, ListRequest, LoginRequest, Name, OpenRequest, PasswordRequest, Receipt, RenameRequest,
+    TransferRequest, format_cents, new_idem_key,
 };
 use rpc_runtime::{BlockingClient, CallError, ClientOptions, Endpoint};
 use std::path::PathBuf;
@@ -47,6 +54,35 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
     }
 }
 
+/// A name as it appears in a [`Change`]'s command: quoted, with escapes, on one line.
+fn quoted(name: &Name) -> String {
+    format!("{:?}", name.as_str())
+}
+
+/// A logged-in command's starting point.
+#[derive(Debug)]
+struct LoggedIn {
+    /// The whole session file, to update and save.
+    file: SessionFile,
+    /// Its login.
+    session: Session,
+    /// The server to call.
+    endpoint: Endpoint,
+    /// A client for it.
+    client: AccountsBlockingClient,
+}
+
+impl LoggedIn {
+    /// The change `command` of this session's account on this server.
+    fn change(&self, command: String) -> Change {
+        Change {
+            server: stable_endpoint(&self.endpoint).to_string(),
+            account_id: self.session.account_id,
+            command,
+        }
+    }
+}
+
 /// The global flags, resolved.
 #[derive(Debug)]
 struct Context {
@@ -73,22 +109,24 @@ impl Context {
     }
 
     /// A client for `endpoint` whose calls and connection attempts give up after `--timeout`.
-    fn client(&self, endpoint: Endpoint) -> RetryingBlockingClient {
+    fn client(&self, endpoint: Endpoint) -> AccountsBlockingClient {
         let mut options = ClientOptions::default();
         options.timeout = Some(self.timeout);
         options.connect_timeout = self.timeout;
-        let client = BlockingClient::with_options(endpoint, options);
-        RetryingBlockingClient::new(AccountsBlockingClient::new(client))
+        AccountsBlockingClient::new(BlockingClient::with_options(endpoint, options))
     }
 
-    /// The stored session, if it can be read; for commands that work without one.
-    fn any_session(&self) -> Option<Session> {
-        Session::load(&self.session_path).ok().flatten()
+    /// The session file for commands that work without a login, which replace a damaged or
+    /// unreadable one.
+    fn any_file(&self) -> SessionFile {
+        SessionFile::load(&self.session_path).unwrap_or_default()
     }
 
-    /// The stored session and a client for its server; exit 3 when there is none or it expired.
-    fn logged_in(&self) -> Result<(Session, RetryingBlockingClient), Failure> {
-        let session = Session::load(&self.session_path)?.ok_or_else(Failure::not_logged_in)?;
+    /// The session file, its login and a client for its server; exit 3 when there is no
+    /// login or it expired.
+    fn logged_in(&self) -> Result<LoggedIn, Failure> {
+        let file = SessionFile::load(&self.session_path)?;
+        let session = file.login.clone().ok_or_else(Failure::not_logged_in)?;
         if session.expired() {
             return Err(Failure::new(
                 Code::Auth,
@@ -101,38 +139,116 @@ impl Context {
                 ),
             ));
         }
-        let client = self.client(self.endpoint(Some(&session))?);
-        Ok((session, client))
+        let endpoint = self.endpoint(Some(&session))?;
+        let client = self.client(endpoint.clone());
+        Ok(LoggedIn {
+            file,
+            session,
+            endpoint,
+            client,
+        })
+    }
+
+    /// Sends `change`, made into a request around its key by `request`, with `call`, resent
+    /// with the same key while it goes unanswered.
+    ///
+    /// The change is saved in the session file as pending before it is sent, with the key
+    /// of the pending change if it is the same change (an earlier run got no answer), else
+    /// with a new key; it is forgotten once the server answers, whatever the answer. When
+    /// no answer comes, it stays, and the failure says how to finish it.
+    fn send<Req: Clone, T>(
+        &self,
+        file: &mut SessionFile,
+        change: Change,
+        session: Option<&Session>,
+        request: impl FnOnce(IdemKey) -> Req,
+        call: impl FnMut(Req) -> Result<T, CallError<AccountError>>,
+    ) -> Result<T, Failure> {
+        let pending = match file.pending.take() {
+            Some(earlier) if earlier.change == change => {
+                self.hint(&format!(
+                    "resending `account {}` (first sent {} UTC, no answer came) with the same \
+                     idempotency key: it is applied at most once",
+                    change.command,
+                    utc(earlier.since)
+                ));
+                earlier
+            }
+            _ => Pending {
+                change,
+                key: new_idem_key()
+                    .map_err(|e| Failure::local(format!("cannot make an idempotency key: {e}")))?,
+                since: time::now(),
+            },
+        };
+        let (key, command) = (pending.key, pending.change.command.clone());
+        file.pending = Some(pending);
+        file.save(&self.session_path)?;
+        let outcome = retry_unanswered_blocking(&RetryPolicy::default(), &request(key), call);
+        if let Ok(_) | Err(CallError::Application(_)) = outcome {
+            file.pending = None;
+            file.save(&self.session_path)?;
+        }
+        outcome.map_err(|e| {
+            let mut failure = match session {
+                Some(session) => self.failure(&e, session),
+                None => from_call_error(&e),
+            };
+            if file.pending.is_some() {
+                failure.message = format!(
+                    "{}; `account {command}` may or may not have been applied: run it again to \
+                     finish it (it is resent with the same idempotency key, so it is applied \
+                     at most once)",
+                    failure.message
+                );
+            }
+            failure
+        })
     }
 
     fn open(&self, name: Name, initial_cents: i64) -> Result<String, Failure> {
-        let client = self.client(self.endpoint(self.any_session().as_ref())?);
+        let mut file = self.any_file();
+        let endpoint = self.endpoint(file.login.as_ref())?;
+        let client = self.client(endpoint.clone());
         let typed = password::read(PASSWORD_VAR, "Password for the new account: ", Confirm::Yes)?;
         let password = password::to_wire(&typed)
             .ok_or_else(|| from_account_error(AccountError::InvalidPassword))?;
-        let info = client
-            .open(name, password, initial_cents)
-            .map_err(|e| from_call_error(&e))?;
+        let mut command = format!("open {}", quoted(&name));
+        if initial_cents > 0 {
+            command = format!("{command} --deposit {}", format_cents(initial_cents));
+        }
+        let change = Change {
+            server: stable_endpoint(&endpoint).to_string(),
+            account_id: 0,
+            command,
+        };
+        let request = |key| OpenRequest {
+            key,
+            name,
+            password,
+            initial_cents,
+        };
+        let info = self.send(&mut file, change, None, request, |r| client.open(r))?;
         Ok(match self.format {
             Format::Json => output::account(&info, self.format),
             Format::Human => format!(
                 "opened account {} ({}) with balance {}; log in with `account login {}`\n",
                 info.id,
                 info.name,
-                account_client::format_cents(info.balance_cents),
+                format_cents(info.balance_cents),
                 info.name
             ),
         })
     }
 
     fn login(&self, name: Name) -> Result<String, Failure> {
-        let endpoint = self.endpoint(self.any_session().as_ref())?;
+        let mut file = self.any_file();
+        let endpoint = self.endpoint(file.login.as_ref())?;
         let client = self.client(endpoint.clone());
         let typed = password::read(PASSWORD_VAR, &format!("Password for {name}: "), Confirm::No)?;
         let password = password::to_wire(&typed)
             .ok_or_else(|| from_account_error(AccountError::InvalidCredentials))?;
         let granted = client
-            .inner()
             .login(LoginRequest { name, password })
             .map_err(|e| from_call_error(&e))?;
         let session = Session {
@@ -142,7 +258,9 @@ impl Context {
             token: granted.token,
             expires_at: granted.expires_at,
         };
-        session.save(&self.session_path)?;
+        // A pending change stays: logging in again must not make its retry a new change.
+        file.login = Some(session.clone());
+        file.save(&self.session_path)?;
         let fields = Object::new()
             .int("account_id", session.account_id)
             .str("name", &session.name)
@@ -159,17 +277,18 @@ impl Context {
     }
 
     fn logout(&self) -> Result<String, Failure> {
-        let session = Session::load(&self.session_path)?.ok_or_else(Failure::not_logged_in)?;
+        let mut file = SessionFile::load(&self.session_path)?;
+        let session = file.login.take().ok_or_else(Failure::not_logged_in)?;
         if !session.expired() {
             let client = self.client(self.endpoint(Some(&session))?);
-            match client.inner().logout(Auth {
+            match client.logout(Auth {
                 token: session.token,
             }) {
                 Ok(()) | Err(CallError::Application(AccountError::Unauthenticated)) => {}
                 Err(e) => return Err(self.failure(&e, &session)),
             }
         }
-        Session::remove(&self.session_path)?;
+        file.save(&self.session_path)?;
         let fields = Object::new()
             .bool("logged_out", true)
             .int("account_id", session.account_id)
@@ -179,27 +298,29 @@ impl Context {
     }
 
     fn show(&self) -> Result<String, Failure> {
-        let (session, client) = self.logged_in()?;
-        let info = client
-            .inner()
+        let at = self.logged_in()?;
+        self.note_pending(&at.file);
+        let info = at
+            .client
             .get(Auth {
-                token: session.token,
+                token: at.session.token,
             })
-            .map_err(|e| self.failure(&e, &session))?;
+            .map_err(|e| self.failure(&e, &at.session))?;
         Ok(output::account(&info, self.format))
     }
 
     fn list(&self, after_id: u64, limit: u32) -> Result<String, Failure> {
-        let (session, client) = self.logged_in()?;
+        let at = self.logged_in()?;
+        self.note_pending(&at.file);
         let request = ListRequest {
-            token: session.token,
+            token: at.session.token,
             after_id,
             limit,
         };
-        let page = client
-            .inner()
+        let page = at
+            .client
             .list(request)
-            .map_err(|e| self.failure(&e, &session))?;
+            .map_err(|e| self.failure(&e, &at.session))?;
         if let Some(last) = page.last().filter(|_| page.len() == limit as usize) {
             self.hint(&format!("more: account list --after {}", last.id));
         }
@@ -207,12 +328,22 @@ impl Context {
     }
 
     fn rename(&self, new_name: Name) -> Result<String, Failure> {
-        let (mut session, client) = self.logged_in()?;
-        let info = client
-            .rename(session.token, new_name)
-            .map_err(|e| self.failure(&e, &session))?;
-        session.name = info.name.to_string();
-        session.save(&self.session_path)?;
+        let mut at = self.logged_in()?;
+        let change = at.change(format!("rename {}", quoted(&new_name)));
+        let token = at.session.token;
+        let request = |key| RenameRequest {
+            token,
+            key,
+            name: new_name,
+        };
+        let client = &at.client;
+        let info = self.send(&mut at.file, change, Some(&at.session), request, |r| {
+            client.rename(r)
+        })?;
+        if let Some(login) = &mut at.file.login {
+            login.name = info.name.to_string();
+        }
+        at.file.save(&self.session_path)?;
         Ok(match self.format {
             Format::Json => output::account(&info, self.format),
             Format::Human => format!("renamed account {} to {}\n", info.id, info.name),
@@ -220,58 +351,85 @@ impl Context {
     }
 
     fn passwd(&self) -> Result<String, Failure> {
-        let (session, client) = self.logged_in()?;
+        let mut at = self.logged_in()?;
         let old = password::read(PASSWORD_VAR, "Current password: ", Confirm::No)?;
         let new = password::read(NEW_PASSWORD_VAR, "New password: ", Confirm::Yes)?;
         let old = password::to_wire(&old)
             .ok_or_else(|| from_account_error(AccountError::InvalidCredentials))?;
         let new = password::to_wire(&new)
             .ok_or_else(|| from_account_error(AccountError::InvalidPassword))?;
-        client
-            .change_password(session.token, old, new)
-            .map_err(|e| self.failure(&e, &session))?;
+        let change = at.change("passwd".to_owned());
+        let token = at.session.token;
+        let request = |key| PasswordRequest {
+            token,
+            key,
+            old,
+            new,
+        };
+        let client = &at.client;
+        self.send(&mut at.file, change, Some(&at.session), request, |r| {
+            client.change_password(r)
+        })?;
         let fields = Object::new()
             .bool("password_changed", true)
-            .int("account_id", session.account_id);
+            .int("account_id", at.session.account_id);
         let message = "password changed; every other session was logged out";
         Ok(output::done(message, fields, self.format))
     }
 
     fn deposit(&self, cents: i64) -> Result<String, Failure> {
-        let (session, client) = self.logged_in()?;
-        let receipt = client
-            .deposit(session.token, cents)
-            .map_err(|e| self.failure(&e, &session))?;
+        let mut at = self.logged_in()?;
+        let change = at.change(format!("deposit {}", format_cents(cents)));
+        let token = at.session.token;
+        let request = |key| AmountRequest { token, key, cents };
+        let client = &at.client;
+        let receipt = self.send(&mut at.file, change, Some(&at.session), request, |r| {
+            client.deposit(r)
+        })?;
         Ok(self.movement("deposit", cents, None, &receipt))
     }
 
     fn withdraw(&self, cents: i64) -> Result<String, Failure> {
-        let (session, client) = self.logged_in()?;
-        let receipt = client
-            .withdraw(session.token, cents)
-            .map_err(|e| self.failure(&e, &session))?;
+        let mut at = self.logged_in()?;
+        let change = at.change(format!("withdraw {}", format_cents(cents)));
+        let token = at.session.token;
+        let request = |key| AmountRequest { token, key, cents };
+        let client = &at.client;
+        let receipt = self.send(&mut at.file, change, Some(&at.session), request, |r| {
+            client.withdraw(r)
+        })?;
         Ok(self.movement("withdraw", cents, None, &receipt))
     }
 
     fn transfer(&self, to: Name, cents: i64) -> Result<String, Failure> {
-        let (session, client) = self.logged_in()?;
-        let receipt = client
-            .transfer(session.token, to, cents)
-            .map_err(|e| self.failure(&e, &session))?;
+        let mut at = self.logged_in()?;
+        let change = at.change(format!("transfer {} {}", quoted(&to), format_cents(cents)));
+        let token = at.session.token;
+        let request = |key| TransferRequest {
+            token,
+            key,
+            to,
+            cents,
+        };
+        let client = &at.client;
+        let receipt = self.send(&mut at.file, change, Some(&at.session), request, |r| {
+            client.transfer(r)
+        })?;
         Ok(self.movement("transfer", cents, Some(to.as_str()), &receipt))
     }
 
     fn history(&self, before_id: u64, limit: u32) -> Result<String, Failure> {
-        let (session, client) = self.logged_in()?;
+        let at = self.logged_in()?;
+        self.note_pending(&at.file);
         let request = HistoryRequest {
-            token: session.token,
+            token: at.session.token,
             before_id,
             limit,
         };
-        let page = client
-            .inner()
+        let page = at
+            .client
             .history(request)
-            .map_err(|e| self.failure(&e, &session))?;
+            .map_err(|e| self.failure(&e, &at.session))?;
         if let Some(last) = page.last().filter(|_| page.len() == limit as usize) {
             self.hint(&format!("more: account history --before {}", last.id));
         }
@@ -279,15 +437,32 @@ impl Context {
     }
 
     fn close(&self) -> Result<String, Failure> {
-        let (session, client) = self.logged_in()?;
-        let info = client
-            .close(session.token)
-            .map_err(|e| self.failure(&e, &session))?;
-        Session::remove(&self.session_path)?;
+        let mut at = self.logged_in()?;
+        let change = at.change("close".to_owned());
+        let token = at.session.token;
+        let request = |key| CloseRequest { token, key };
+        let client = &at.client;
+        let info = self.send(&mut at.file, change, Some(&at.session), request, |r| {
+            client.close(r)
+        })?;
+        session::remove(&self.session_path)?;
         Ok(match self.format {
             Format::Json => output::account(&info, self.format),
             Format::Human => format!("closed account {} ({}); logged out\n", info.id, info.name),
         })
+    }
+
+    /// Reminds people of a change still waiting for an answer, before a read that may show
+    /// whether it was applied.
+    fn note_pending(&self, file: &SessionFile) {
+        if let Some(pending) = &file.pending {
+            self.hint(&format!(
+                "note: `account {}` (sent {} UTC) got no answer and may or may not have been \
+                 applied; running it again finishes it, applying it at most once",
+                pending.change.command,
+                utc(pending.since)
+            ));
+        }
     }
 
     fn movement(

@@ -17,8 +17,17 @@ Exit codes:
   4  refused by a business rule: insufficient funds, name taken, invalid amount, unknown
      recipient, account closed or not empty, ...; nothing was changed
   5  server unreachable, unavailable, busy or too slow (see --timeout): retrying later
-     may work, and retrying a money movement is safe
-  6  server or protocol error: internal server error, incompatible server version";
+     may work. A change (open, rename, passwd, deposit, withdraw, transfer, close) that
+     got no answer MAY HAVE BEEN APPLIED: run the same command again to finish it; it is
+     resent with the same idempotency key, so it is applied at most once
+  6  server or protocol error: internal server error, incompatible server version; a
+     change whose answer could not be read may have been applied, as for 5
+
+The same command means the same subcommand with the same arguments (amounts by value:
+1 and 1.00 are the same), for the same account on the same server as named; global
+flags and passwords do not count. The session file keeps the unanswered change until
+an answer comes. Reads (show, list, history) and logging in again keep it; a different
+change replaces it, so check `account history` before repeating it by hand.";
 
 /// What a script can rely on: the process exit status for each class of outcome.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -317,5 +326,8 @@ mod tests {
             assert!(EXIT_CODES.contains(&format!("\n  {}  ", code as u8)));
         }
         assert!(EXIT_CODES.contains("\n  0  success"));
+        // Exit 5 after a change is not "nothing happened", and the table must not say so.
+        assert!(!EXIT_CODES.contains("is safe"));
+        assert!(EXIT_CODES.contains("MAY HAVE BEEN APPLIED: run the same command again"));
     }
 }
