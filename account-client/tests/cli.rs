@@ -692,3 +692,77 @@ fn an_unanswered_open_is_finished_without_a_login() {
     assert_eq!(opened["balance_cents"], 700);
     assert!(!f.session("carol").exists());
 }
+
+/// One command of a transcript: the command line, exit code, stdout and stderr.
+fn transcript_entry(args: &[&str], run: &Run) -> String {
+    format!(
+        "$ account {}\nexit {}\nstdout: {}stderr: {}\n",
+        args.join(" "),
+        run.code,
+        run.stdout,
+        run.stderr
+    )
+}
+
+#[test]
+fn json_output_keeps_its_shape() {
+    let f = Fixture::tcp();
+    let odd = "bob \"the\" builder\\ 名前 🦀";
+    let steps: [(&str, Option<&str>, &[&str]); 16] = [
+        (
+            "alice",
+            Some(PASSWORD),
+            &["open", "alice", "--deposit", "10"],
+        ),
+        ("bob", Some(PASSWORD), &["open", odd]),
+        ("alice", Some(PASSWORD), &["login", "alice"]),
+        ("alice", None, &["deposit", "12.50"]),
+        ("alice", None, &["withdraw", "0.05"]),
+        ("alice", None, &["transfer", odd, "3"]),
+        ("alice", None, &["show"]),
+        ("alice", None, &["list"]),
+        ("alice", None, &["history"]),
+        ("alice", None, &["rename", "alicia"]),
+        ("alice", None, &["withdraw", "1000"]),
+        ("carol", None, &["show"]),
+        ("alice", Some(PASSWORD), &["passwd"]),
+        ("alice", None, &["withdraw", "19.45"]),
+        ("alice", None, &["close"]),
+        ("bob", Some(PASSWORD), &["login", odd]),
+    ];
+    let mut transcript = String::new();
+    let mut expires = Vec::new();
+    for (user, password, args) in steps {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let mut command = account(&f.dir);
+        command
+            .env("ACCOUNT_SERVER", &f.endpoint)
+            .env("ACCOUNT_SESSION", f.session(user))
+            .env("ACCOUNT_NEW_PASSWORD", "battery staple")
+            .args(&all);
+        if let Some(password) = password {
+            command.env("ACCOUNT_PASSWORD", password);
+        }
+        let run = run(command);
+        if let Ok(value) = serde_json::from_str::<Value>(&run.stdout)
+            && let Some(at) = value["expires_at"].as_i64()
+        {
+            let utc = value["expires_at_utc"].as_str().unwrap().to_owned();
+            expires.push((at.to_string(), utc));
+        }
+        transcript.push_str(&transcript_entry(&all, &run));
+    }
+    let logout = ["--json", "logout"];
+    let run = f.run("bob", None, &logout);
+    transcript.push_str(&transcript_entry(&logout, &run));
+
+    // What changes from run to run: the server's port and the sessions' expiry.
+    let mut transcript = transcript.replace(&f.endpoint, "tcp://127.0.0.1:PORT");
+    for (secs, utc) in expires {
+        transcript = transcript
+            .replace(&secs, "EXPIRES_AT")
+            .replace(&utc, "EXPIRES_AT_UTC");
+    }
+    insta::assert_snapshot!(transcript);
+}
