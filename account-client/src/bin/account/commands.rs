@@ -7,11 +7,9 @@
 
 use crate::cli::{Cli, Command, DEFAULT_SERVER};
 use crate::exit::{Code, Failure, from_account_error, from_call_error};
-use crate::json::Object;
-use crate::output::{self, Format, Movement};
+use crate::output::{self, Format, Movement, rfc3339, utc};
 use crate::password::{self, Confirm, NEW_PASSWORD_VAR, PASSWORD_VAR};
 use crate::session::{self, Change, Pending, Session, SessionFile};
-use crate::time::{self, rfc3339, utc};
 use account_client::retry::{RetryPolicy, retry_unanswered_blocking};
 use account_client::{
     AccountError, AccountsBlockingClient, AmountRequest, Auth, CloseRequest, HistoryRequest,
@@ -19,6 +17,7 @@ use account_client::{
     TransferRequest, format_cents, new_idem_key,
 };
 use rpc_runtime::{BlockingClient, CallError, ClientOptions, Endpoint};
+use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -57,6 +56,31 @@ pub fn run(cli: Cli) -> Result<String, Failure> {
 /// A name as it appears in a [`Change`]'s command: quoted, with escapes, on one line.
 fn quoted(name: &Name) -> String {
     format!("{:?}", name.as_str())
+}
+
+/// `login --json`.
+#[derive(Debug, Serialize)]
+struct LoggedInJson<'a> {
+    account_id: u64,
+    name: &'a str,
+    server: &'a str,
+    expires_at: i64,
+    expires_at_utc: String,
+}
+
+/// `logout --json`.
+#[derive(Debug, Serialize)]
+struct LoggedOutJson<'a> {
+    logged_out: bool,
+    account_id: u64,
+    name: &'a str,
+}
+
+/// `passwd --json`.
+#[derive(Debug, Serialize)]
+struct PasswordChangedJson {
+    password_changed: bool,
+    account_id: u64,
 }
 
 /// A logged-in command's starting point.
@@ -178,7 +202,7 @@ impl Context {
                 change,
                 key: new_idem_key()
                     .map_err(|e| Failure::local(format!("cannot make an idempotency key: {e}")))?,
-                since: time::now(),
+                since: output::now(),
             },
         };
         let (key, command) = (pending.key, pending.change.command.clone());
@@ -261,19 +285,20 @@ impl Context {
         // A pending change stays: logging in again must not make its retry a new change.
         file.login = Some(session.clone());
         file.save(&self.session_path)?;
-        let fields = Object::new()
-            .int("account_id", session.account_id)
-            .str("name", &session.name)
-            .str("server", &session.server)
-            .int("expires_at", session.expires_at)
-            .str("expires_at_utc", &rfc3339(session.expires_at));
+        let fields = LoggedInJson {
+            account_id: session.account_id,
+            name: &session.name,
+            server: &session.server,
+            expires_at: session.expires_at,
+            expires_at_utc: rfc3339(session.expires_at),
+        };
         let message = format!(
             "logged in as {} (account {}) until {} UTC",
             session.name,
             session.account_id,
             utc(session.expires_at)
         );
-        Ok(output::done(&message, fields, self.format))
+        Ok(output::done(&message, &fields, self.format))
     }
 
     fn logout(&self) -> Result<String, Failure> {
@@ -289,12 +314,13 @@ impl Context {
             }
         }
         file.save(&self.session_path)?;
-        let fields = Object::new()
-            .bool("logged_out", true)
-            .int("account_id", session.account_id)
-            .str("name", &session.name);
+        let fields = LoggedOutJson {
+            logged_out: true,
+            account_id: session.account_id,
+            name: &session.name,
+        };
         let message = format!("logged out of {}", session.name);
-        Ok(output::done(&message, fields, self.format))
+        Ok(output::done(&message, &fields, self.format))
     }
 
     fn show(&self) -> Result<String, Failure> {
@@ -370,11 +396,12 @@ impl Context {
         self.send(&mut at.file, change, Some(&at.session), request, |r| {
             client.change_password(r)
         })?;
-        let fields = Object::new()
-            .bool("password_changed", true)
-            .int("account_id", at.session.account_id);
+        let fields = PasswordChangedJson {
+            password_changed: true,
+            account_id: at.session.account_id,
+        };
         let message = "password changed; every other session was logged out";
-        Ok(output::done(message, fields, self.format))
+        Ok(output::done(message, &fields, self.format))
     }
 
     fn deposit(&self, cents: i64) -> Result<String, Failure> {

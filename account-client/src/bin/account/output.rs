@@ -1,8 +1,12 @@
 //! What each command prints: aligned text for people, or one JSON value with `--json`.
+//!
+//! JSON is written by serde_json from one struct per shape, whose field order is the key
+//! order; times come from jiff, in UTC; table columns are as wide as their widest cell on a
+//! terminal (unicode-width), so names in CJK scripts or with emoji line up.
 
-use crate::json::{Object, array};
-use crate::time::{rfc3339, utc};
 use account_client::{AccountInfo, AccountStatus, AccountSummary, Entry, EntryKind, format_cents};
+use serde::Serialize;
+use unicode_width::UnicodeWidthStr as _;
 
 /// Text or JSON.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -11,6 +15,36 @@ pub enum Format {
     Human,
     /// One JSON value per command.
     Json,
+}
+
+/// `value` as compact JSON.
+pub fn json(value: &impl Serialize) -> String {
+    // Only maps with non-string keys or failing `Serialize` impls make serde_json fail; the
+    // derived structs of this module have neither.
+    serde_json::to_string(value).expect("the output structs always serialize")
+}
+
+/// `secs` (Unix seconds) as `YYYY-MM-DD HH:MM:SS` in UTC, for people; the number itself when
+/// it lies outside what jiff can show (about the years -9999 to 9999).
+pub fn utc(secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(at) => at.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => secs.to_string(),
+    }
+}
+
+/// `secs` (Unix seconds) in RFC 3339 (`YYYY-MM-DDTHH:MM:SSZ`), for `--json`; the number
+/// itself when it lies outside what jiff can show (about the years -9999 to 9999).
+pub fn rfc3339(secs: i64) -> String {
+    match jiff::Timestamp::from_second(secs) {
+        Ok(at) => at.strftime("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        Err(_) => secs.to_string(),
+    }
+}
+
+/// Seconds since the Unix epoch now.
+pub fn now() -> i64 {
+    jiff::Timestamp::now().as_second()
 }
 
 fn status_name(status: AccountStatus) -> &'static str {
@@ -31,29 +65,66 @@ fn kind_names(kind: EntryKind) -> (&'static str, &'static str) {
     }
 }
 
-/// Adds `{key}_cents` (integer) and `{key}` (decimal text) members.
-fn money(object: Object, key: &str, cents: i64) -> Object {
-    object
-        .int(&format!("{key}_cents"), cents)
-        .str(key, &format_cents(cents))
+/// An account, as `open`, `show`, `rename` and `close` print it with `--json`.
+#[derive(Debug, Serialize)]
+struct AccountJson<'a> {
+    id: u64,
+    name: &'a str,
+    balance_cents: i64,
+    balance: String,
+    status: &'static str,
+    created_at: i64,
+    created_at_utc: String,
 }
 
-/// Adds `{key}` (Unix seconds) and `{key}_utc` (RFC 3339) members.
-fn instant(object: Object, key: &str, secs: i64) -> Object {
-    object
-        .int(key, secs)
-        .str(&format!("{key}_utc"), &rfc3339(secs))
+/// One account of `list --json`.
+#[derive(Debug, Serialize)]
+struct SummaryJson<'a> {
+    id: u64,
+    name: &'a str,
+    status: &'static str,
+}
+
+/// One ledger entry of `history --json`.
+#[derive(Debug, Serialize)]
+struct EntryJson<'a> {
+    id: u64,
+    kind: &'static str,
+    amount_cents: i64,
+    amount: String,
+    balance_after_cents: i64,
+    balance_after: String,
+    counterparty: Option<&'a str>,
+    at: i64,
+    at_utc: String,
+}
+
+/// A money movement with `--json`.
+#[derive(Debug, Serialize)]
+struct MovementJson<'a> {
+    operation: &'static str,
+    amount_cents: i64,
+    amount: String,
+    to: Option<&'a str>,
+    entry_id: u64,
+    balance_cents: i64,
+    balance: String,
+    at: i64,
+    at_utc: String,
 }
 
 /// The account, as `open`, `show`, `rename` and `close` print it.
 pub fn account(info: &AccountInfo, format: Format) -> String {
     match format {
-        Format::Json => {
-            let object = Object::new().int("id", info.id).str("name", &info.name);
-            let object = money(object, "balance", info.balance_cents);
-            let object = object.str("status", status_name(info.status));
-            instant(object, "created_at", info.created_at).finish()
-        }
+        Format::Json => json(&AccountJson {
+            id: info.id,
+            name: info.name.as_str(),
+            balance_cents: info.balance_cents,
+            balance: format_cents(info.balance_cents),
+            status: status_name(info.status),
+            created_at: info.created_at,
+            created_at_utc: rfc3339(info.created_at),
+        }),
         Format::Human => {
             let mut table = Table::new(&[("", Align::Left), ("", Align::Left)]);
             table.row(vec!["id".into(), info.id.to_string()]);
@@ -72,13 +143,17 @@ pub fn account(info: &AccountInfo, format: Format) -> String {
 /// A page of `list`.
 pub fn accounts(page: &[AccountSummary], format: Format) -> String {
     match format {
-        Format::Json => array(page.iter().map(|a| {
-            Object::new()
-                .int("id", a.id)
-                .str("name", &a.name)
-                .str("status", status_name(a.status))
-                .finish()
-        })),
+        Format::Json => {
+            let page: Vec<SummaryJson<'_>> = page
+                .iter()
+                .map(|a| SummaryJson {
+                    id: a.id,
+                    name: a.name.as_str(),
+                    status: status_name(a.status),
+                })
+                .collect();
+            json(&page)
+        }
         Format::Human if page.is_empty() => "no accounts\n".to_owned(),
         Format::Human => {
             let mut table = Table::new(&[
@@ -101,16 +176,23 @@ pub fn accounts(page: &[AccountSummary], format: Format) -> String {
 /// A page of `history`.
 pub fn entries(page: &[Entry], format: Format) -> String {
     match format {
-        Format::Json => array(page.iter().map(|e| {
-            let object = Object::new()
-                .int("id", e.id)
-                .str("kind", kind_names(e.kind).1);
-            let object = money(object, "amount", e.cents);
-            let object = money(object, "balance_after", e.balance_after);
-            let counterparty = Some(e.counterparty.as_str()).filter(|c| !c.is_empty());
-            let object = object.opt_str("counterparty", counterparty);
-            instant(object, "at", e.at).finish()
-        })),
+        Format::Json => {
+            let page: Vec<EntryJson<'_>> = page
+                .iter()
+                .map(|e| EntryJson {
+                    id: e.id,
+                    kind: kind_names(e.kind).1,
+                    amount_cents: e.cents,
+                    amount: format_cents(e.cents),
+                    balance_after_cents: e.balance_after,
+                    balance_after: format_cents(e.balance_after),
+                    counterparty: Some(e.counterparty.as_str()).filter(|c| !c.is_empty()),
+                    at: e.at,
+                    at_utc: rfc3339(e.at),
+                })
+                .collect();
+            json(&page)
+        }
         Format::Human if page.is_empty() => "no entries\n".to_owned(),
         Format::Human => {
             let mut table = Table::new(&[
@@ -156,13 +238,17 @@ pub struct Movement<'a> {
 /// A money movement's outcome.
 pub fn movement(m: &Movement<'_>, format: Format) -> String {
     match format {
-        Format::Json => {
-            let object = Object::new().str("operation", m.operation);
-            let object = money(object, "amount", m.cents);
-            let object = object.opt_str("to", m.to).int("entry_id", m.entry_id);
-            let object = money(object, "balance", m.balance_cents);
-            instant(object, "at", m.at).finish()
-        }
+        Format::Json => json(&MovementJson {
+            operation: m.operation,
+            amount_cents: m.cents,
+            amount: format_cents(m.cents),
+            to: m.to,
+            entry_id: m.entry_id,
+            balance_cents: m.balance_cents,
+            balance: format_cents(m.balance_cents),
+            at: m.at,
+            at_utc: rfc3339(m.at),
+        }),
         Format::Human => {
             let amount = format_cents(m.cents);
             let what = match (m.operation, m.to) {
@@ -181,10 +267,10 @@ pub fn movement(m: &Movement<'_>, format: Format) -> String {
     }
 }
 
-/// A one-line confirmation: `message` for people, or the JSON object `fields`.
-pub fn done(message: &str, fields: Object, format: Format) -> String {
+/// A one-line confirmation: `message` for people, or `fields` as a JSON object.
+pub fn done(message: &str, fields: &impl Serialize, format: Format) -> String {
     match format {
-        Format::Json => fields.finish(),
+        Format::Json => json(fields),
         Format::Human => format!("{message}\n"),
     }
 }
@@ -196,7 +282,8 @@ enum Align {
     Right,
 }
 
-/// Columns padded to their widest cell, two spaces apart, no trailing spaces.
+/// Columns padded to their widest cell, two spaces apart, no trailing spaces. Widths are
+/// terminal columns (unicode-width): a CJK character or an emoji takes two.
 #[derive(Debug)]
 struct Table {
     headers: Vec<String>,
@@ -228,33 +315,24 @@ impl Table {
     }
 
     fn lay_out<'a>(&self, lines: impl Iterator<Item = &'a Vec<String>> + Clone) -> String {
-        let width = |cell: &String| cell.chars().count();
-        let widths: Vec<usize> = (0..self.aligns.len())
-            .map(|col| {
-                lines
-                    .clone()
-                    .filter_map(|line| line.get(col).map(width))
-                    .max()
-                    .unwrap_or(0)
-            })
-            .collect();
+        let mut widths = vec![0; self.aligns.len()];
+        for line in lines.clone() {
+            for (width, cell) in widths.iter_mut().zip(line) {
+                *width = cell.width().max(*width);
+            }
+        }
         let mut out = String::new();
         for line in lines {
             let mut text = String::new();
-            for (col, cell) in line.iter().enumerate() {
-                let pad = widths[col].saturating_sub(width(cell));
+            let columns = line.iter().zip(&widths).zip(&self.aligns);
+            for (col, ((cell, width), align)) in columns.enumerate() {
+                let pad = " ".repeat(width.saturating_sub(cell.width()));
                 if col > 0 {
                     text.push_str("  ");
                 }
-                match self.aligns[col] {
-                    Align::Left => {
-                        text.push_str(cell);
-                        text.extend(std::iter::repeat_n(' ', pad));
-                    }
-                    Align::Right => {
-                        text.extend(std::iter::repeat_n(' ', pad));
-                        text.push_str(cell);
-                    }
+                match align {
+                    Align::Left => text.extend([cell.as_str(), &pad]),
+                    Align::Right => text.extend([&pad, cell.as_str()]),
                 }
             }
             out.push_str(text.trim_end());
@@ -331,6 +409,71 @@ ID  TIME (UTC)           KIND          AMOUNT  BALANCE  COUNTERPARTY
         assert_eq!(
             accounts(&page[..1], Format::Json),
             r#"[{"id":9,"name":"alice","status":"open"}]"#
+        );
+    }
+
+    #[test]
+    fn wide_characters_line_up() {
+        let page = [
+            AccountSummary {
+                id: 1,
+                name: name("名前"),
+                status: AccountStatus::Open,
+            },
+            AccountSummary {
+                id: 2,
+                name: name("🦀 crab"),
+                status: AccountStatus::Closed,
+            },
+            AccountSummary {
+                id: 3,
+                name: name("zoë"),
+                status: AccountStatus::Open,
+            },
+        ];
+        // Each CJK character and the emoji take two terminal columns; the e with diaeresis
+        // one, though it is two bytes.
+        let expected = "\
+ID  NAME     STATUS
+ 1  名前     open
+ 2  🦀 crab  closed
+ 3  zoë      open
+";
+        assert_eq!(accounts(&page, Format::Human), expected);
+    }
+
+    #[test]
+    fn times_are_utc() {
+        let cases = [
+            (0, "1970-01-01 00:00:00"),
+            (-1, "1969-12-31 23:59:59"),
+            (951_782_400, "2000-02-29 00:00:00"),
+            (1_700_000_000, "2023-11-14 22:13:20"),
+            (4_102_444_800, "2100-01-01 00:00:00"),
+        ];
+        for (secs, text) in cases {
+            assert_eq!(utc(secs), text, "{secs}");
+        }
+        assert_eq!(rfc3339(1_700_000_000), "2023-11-14T22:13:20Z");
+        assert_eq!(rfc3339(-1), "1969-12-31T23:59:59Z");
+        // Beyond what a calendar date can show: the seconds, and no panic.
+        for secs in [i64::MIN, i64::MAX] {
+            assert_eq!(utc(secs), secs.to_string());
+            assert_eq!(rfc3339(secs), secs.to_string());
+        }
+        assert!(now() > 1_704_067_200);
+    }
+
+    #[test]
+    fn json_escapes_what_it_must() {
+        let summary = SummaryJson {
+            id: u64::MAX,
+            name: "a\"b\\c\n\u{1f} é 名前 🦀 </script>",
+            status: "open",
+        };
+        assert_eq!(
+            json(&summary),
+            r#"{"id":18446744073709551615,"name":"a\"b\\c\n\u001f é 名前 🦀 </script>","status":"open"}"#
         );
     }
 

@@ -6,10 +6,10 @@
 //! renamed over it.
 
 use crate::exit::Failure;
-use crate::time;
+use crate::output;
 use account_client::{IdemKey, Token};
 use std::fmt::Write as _;
-use std::fs::{self, OpenOptions};
+use std::fs;
 use std::io::{self, Write as _};
 use std::path::{Path, PathBuf};
 
@@ -79,7 +79,7 @@ pub fn default_path() -> PathBuf {
 impl Session {
     /// Whether the token's expiry time has passed.
     pub fn expired(&self) -> bool {
-        self.expires_at <= time::now()
+        self.expires_at <= output::now()
     }
 }
 
@@ -235,32 +235,29 @@ pub fn remove(path: &Path) -> Result<bool, Failure> {
 }
 
 /// Writes `bytes` to a new owner-only temporary file next to `path`, then renames it over
-/// `path`, so that the token is never readable by others, not even for a moment, and a crash
-/// leaves either the old file or the new one.
+/// `path` (tempfile's `persist`), so that the token is never readable by others, not even for
+/// a moment, and a crash leaves either the old file or the new one. A temporary file that
+/// could not be renamed is deleted.
 fn write_private(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let file_name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "the path names no file"))?;
-    let mut temp_name = std::ffi::OsString::from(".");
-    temp_name.push(file_name);
-    temp_name.push(format!(".tmp{}", std::process::id()));
-    let temp = path.with_file_name(temp_name);
-    let _ = fs::remove_file(&temp);
-    let mut options = OpenOptions::new();
-    options.write(true).create_new(true);
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let mut prefix = std::ffi::OsString::from(".");
+    prefix.push(file_name);
+    prefix.push(".");
+    let mut builder = tempfile::Builder::new();
+    builder.prefix(&prefix).suffix(".tmp");
     #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let written = options.open(&temp).and_then(|mut file| {
-        file.write_all(bytes)?;
-        file.sync_all()
-    });
-    match written.and_then(|()| fs::rename(&temp, path)) {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            let _ = fs::remove_file(&temp);
-            Err(e)
-        }
-    }
+    builder.permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600));
+    let mut temp = builder.tempfile_in(dir)?;
+    temp.write_all(bytes)?;
+    temp.as_file().sync_all()?;
+    temp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }
 
 /// Warns on stderr when others may read the session file (it was not created by us).
@@ -283,21 +280,13 @@ fn warn_if_shared(path: &Path) {
 
 /// Lowercase hex.
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    hex::encode(bytes)
 }
 
 /// The `N` bytes written by [`hex`], or `None`.
 fn unhex<const N: usize>(text: &str) -> Option<[u8; N]> {
     let mut bytes = [0; N];
-    if text.len() != N * 2 || !text.is_ascii() {
-        return None;
-    }
-    for (byte, pair) in bytes.iter_mut().zip(text.as_bytes().chunks(2)) {
-        *byte = u8::from_str_radix(std::str::from_utf8(pair).ok()?, 16).ok()?;
-    }
+    hex::decode_to_slice(text, &mut bytes).ok()?;
     Some(bytes)
 }
 
@@ -422,7 +411,7 @@ mod tests {
     fn expiry_is_checked_against_the_clock() {
         let mut session = sample();
         assert!(session.expired());
-        session.expires_at = time::now() + 60;
+        session.expires_at = output::now() + 60;
         assert!(!session.expired());
     }
 }

@@ -1,24 +1,14 @@
 //! `account`: the command-line tool of the account system.
 //!
 //! Run `account --help` for the commands, flags, environment variables and exit codes; the
-//! crate's README has the same reference. The modules live in `account/`.
+//! crate's README has the same reference.
 
-#[path = "account/cli.rs"]
 mod cli;
-#[path = "account/commands.rs"]
 mod commands;
-#[path = "account/exit.rs"]
 mod exit;
-#[path = "account/json.rs"]
-mod json;
-#[path = "account/output.rs"]
 mod output;
-#[path = "account/password.rs"]
 mod password;
-#[path = "account/session.rs"]
 mod session;
-#[path = "account/time.rs"]
-mod time;
 
 use clap::Parser as _;
 use exit::Failure;
@@ -47,15 +37,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// The `--json` report of a failure.
+#[derive(Debug, serde::Serialize)]
+struct Report<'a> {
+    error: &'a str,
+    exit_code: u8,
+    message: &'a str,
+}
+
 /// One line on stderr: `error: MESSAGE`, or a JSON object with `--json`.
 fn report(failure: &Failure, json: bool) {
     if json {
-        let object = json::Object::new()
-            .str("error", failure.kind)
-            .int("exit_code", failure.code as u8)
-            .str("message", &failure.message)
-            .finish();
-        eprintln!("{object}");
+        let report = Report {
+            error: failure.kind,
+            exit_code: failure.code as u8,
+            message: &failure.message,
+        };
+        eprintln!("{}", output::json(&report));
     } else {
         eprintln!("error: {}", failure.message);
     }
