@@ -229,80 +229,116 @@ pub fn from_call_error(error: &CallError<AccountError>) -> Failure {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rpc_runtime::Wire as _;
 
-    const ALL_ERRORS: [AccountError; 16] = [
-        AccountError::InvalidCredentials,
-        AccountError::Unauthenticated,
-        AccountError::Throttled,
-        AccountError::NameTaken,
-        AccountError::InvalidName,
-        AccountError::InvalidPassword,
-        AccountError::InvalidAmount,
-        AccountError::InsufficientFunds,
-        AccountError::Overflow,
-        AccountError::RecipientNotFound,
-        AccountError::SameAccount,
-        AccountError::NonZeroBalance,
-        AccountError::AccountClosed,
-        AccountError::IdempotencyConflict,
-        AccountError::InvalidPage,
-        AccountError::StorageFailure,
-    ];
+    /// Every `AccountError`, found by decoding every 16-bit value: a new variant is tested
+    /// without being listed anywhere.
+    fn all_errors() -> Vec<AccountError> {
+        (0..=u16::MAX)
+            .filter_map(|n| AccountError::unpack(&n.to_be_bytes()).ok())
+            .collect()
+    }
 
-    const ALL_STATUSES: [Status; 10] = [
-        Status::Ok,
-        Status::Application,
-        Status::Cancelled,
-        Status::DeadlineExceeded,
-        Status::UnknownMethod,
-        Status::BadRequest,
-        Status::ResourceExhausted,
-        Status::Unavailable,
-        Status::Internal,
-        Status::SchemaMismatch,
-    ];
+    /// Every `Status`, found the same way.
+    fn all_statuses() -> Vec<Status> {
+        (0..=u16::MAX)
+            .filter_map(|n| Status::unpack(&n.to_be_bytes()).ok())
+            .collect()
+    }
+
+    /// Every exit code in table order. The match has no wildcard, so a new code does not
+    /// compile until it is given its place in the chain.
+    fn all_codes() -> Vec<Code> {
+        let next = |code: &Code| match code {
+            Code::Local => Some(Code::Usage),
+            Code::Usage => Some(Code::Auth),
+            Code::Auth => Some(Code::Refused),
+            Code::Refused => Some(Code::Unavailable),
+            Code::Unavailable => Some(Code::Server),
+            Code::Server => None,
+        };
+        std::iter::successors(Some(Code::Local), next).collect()
+    }
+
+    /// The class each service error belongs to, as the help and README promise it. The
+    /// match has no wildcard: a new variant does not compile until it is classified here.
+    fn promised_for_error(error: AccountError) -> Code {
+        use AccountError as E;
+        match error {
+            E::InvalidCredentials | E::Unauthenticated | E::Throttled => Code::Auth,
+            E::NameTaken
+            | E::InvalidName
+            | E::InvalidPassword
+            | E::InvalidAmount
+            | E::InsufficientFunds
+            | E::Overflow
+            | E::RecipientNotFound
+            | E::SameAccount
+            | E::NonZeroBalance
+            | E::AccountClosed
+            | E::IdempotencyConflict
+            | E::InvalidPage => Code::Refused,
+            E::StorageFailure => Code::Unavailable,
+        }
+    }
+
+    /// The class each runtime status belongs to, checked by the compiler the same way.
+    fn promised_for_status(status: Status) -> Code {
+        match status {
+            Status::Unavailable | Status::DeadlineExceeded | Status::ResourceExhausted => {
+                Code::Unavailable
+            }
+            Status::Ok
+            | Status::Application
+            | Status::Cancelled
+            | Status::UnknownMethod
+            | Status::BadRequest
+            | Status::Internal
+            | Status::SchemaMismatch => Code::Server,
+        }
+    }
+
+    #[test]
+    fn the_enumerations_find_values_across_the_range() {
+        let errors = all_errors();
+        assert!(errors.contains(&AccountError::InvalidCredentials));
+        assert!(errors.contains(&AccountError::StorageFailure));
+        let statuses = all_statuses();
+        assert!(statuses.contains(&Status::Ok) && statuses.contains(&Status::SchemaMismatch));
+        let codes = all_codes();
+        let distinct: std::collections::HashSet<u8> = codes.iter().map(|c| *c as u8).collect();
+        assert_eq!(distinct.len(), codes.len());
+    }
 
     #[test]
     fn account_errors_map_to_their_class() {
-        let code = |e| from_account_error(e).code;
-        assert_eq!(code(AccountError::InvalidCredentials), Code::Auth);
-        assert_eq!(code(AccountError::Unauthenticated), Code::Auth);
-        assert_eq!(code(AccountError::Throttled), Code::Auth);
-        assert_eq!(code(AccountError::InsufficientFunds), Code::Refused);
-        assert_eq!(code(AccountError::NameTaken), Code::Refused);
-        assert_eq!(code(AccountError::InvalidAmount), Code::Refused);
-        assert_eq!(code(AccountError::StorageFailure), Code::Unavailable);
-        let refused = ALL_ERRORS[3..15].iter();
-        assert!(refused.map(|e| code(*e)).all(|c| c == Code::Refused));
+        for error in all_errors() {
+            let failure = from_account_error(error);
+            assert_eq!(failure.code, promised_for_error(error), "{error:?}");
+            let call = CallError::Application(error);
+            assert_eq!(from_call_error(&call), failure, "{error:?}");
+        }
     }
 
     #[test]
     fn statuses_map_to_their_class() {
-        let code = |s| from_rpc_error(&RpcError::new(s, "detail")).code;
-        assert_eq!(code(Status::Unavailable), Code::Unavailable);
-        assert_eq!(code(Status::DeadlineExceeded), Code::Unavailable);
-        assert_eq!(code(Status::ResourceExhausted), Code::Unavailable);
-        for status in [
-            Status::Internal,
-            Status::SchemaMismatch,
-            Status::UnknownMethod,
-        ] {
-            assert_eq!(code(status), Code::Server);
+        for status in all_statuses() {
+            let failure = from_rpc_error(&RpcError::new(status, "detail"));
+            assert_eq!(failure.code, promised_for_status(status), "{status:?}");
+            assert!(failure.message.contains("detail"), "{failure:?}");
+            let call = CallError::<AccountError>::Rpc(RpcError::new(status, "detail"));
+            assert_eq!(from_call_error(&call), failure, "{status:?}");
         }
-        let call = CallError::<AccountError>::Rpc(RpcError::new(Status::Unavailable, "refused"));
-        assert_eq!(from_call_error(&call).code, Code::Unavailable);
-        assert!(from_call_error(&call).message.contains("refused"));
-        let app = CallError::Application(AccountError::InsufficientFunds);
-        assert_eq!(from_call_error(&app).kind, "insufficient_funds");
     }
 
     #[test]
     fn every_failure_has_a_distinct_kind_and_a_one_line_message() {
-        let mut failures: Vec<Failure> = ALL_ERRORS.into_iter().map(from_account_error).collect();
+        let errors = all_errors();
+        let mut failures: Vec<Failure> = errors.iter().map(|e| from_account_error(*e)).collect();
         let kinds: std::collections::HashSet<_> = failures.iter().map(|f| f.kind).collect();
-        assert_eq!(kinds.len(), ALL_ERRORS.len());
+        assert_eq!(kinds.len(), errors.len());
         failures.extend(
-            ALL_STATUSES
+            all_statuses()
                 .into_iter()
                 .map(|s| from_rpc_error(&RpcError::new(s, "line one\nline two"))),
         );
@@ -315,17 +351,24 @@ mod tests {
 
     #[test]
     fn exit_code_table_lists_every_code() {
-        for code in [
-            Code::Local,
-            Code::Usage,
-            Code::Auth,
-            Code::Refused,
-            Code::Unavailable,
-            Code::Server,
-        ] {
-            assert!(EXIT_CODES.contains(&format!("\n  {}  ", code as u8)));
+        let codes = all_codes();
+        for code in &codes {
+            assert!(EXIT_CODES.contains(&format!("\n  {}  ", *code as u8)));
         }
         assert!(EXIT_CODES.contains("\n  0  success"));
+        // Every code a failure can carry is in the chain the table is checked against.
+        let used = all_errors()
+            .into_iter()
+            .map(|e| from_account_error(e).code)
+            .chain(
+                all_statuses()
+                    .into_iter()
+                    .map(|s| from_rpc_error(&RpcError::new(s, "")).code),
+            )
+            .chain([Failure::local("").code, Failure::usage("").code]);
+        for code in used {
+            assert!(codes.contains(&code), "{code:?}");
+        }
         // Exit 5 after a change is not "nothing happened", and the table must not say so.
         assert!(!EXIT_CODES.contains("is safe"));
         assert!(EXIT_CODES.contains("MAY HAVE BEEN APPLIED: run the same command again"));
