@@ -666,6 +666,49 @@ fn reads_keep_an_unanswered_change_and_another_change_replaces_it() {
 }
 
 #[test]
+fn a_login_during_an_unanswered_change_is_kept() {
+    let f = Fixture::tcp();
+    f.open_and_login("alice", "1");
+    let token_line = |text: &str| {
+        let line = text.lines().find(|l| l.starts_with("token="));
+        line.map(str::to_owned)
+    };
+    let first_token = token_line(&session_text(&f, "alice"));
+
+    // A deposit waits for an answer that the fake holds back ...
+    f.hold.next(u64::MAX);
+    let mut deposit = account(&f.dir);
+    deposit
+        .env("ACCOUNT_SERVER", &f.endpoint)
+        .env("ACCOUNT_SESSION", f.session("alice"))
+        .args(["--timeout", "3", "deposit", "2"]);
+    let deposit = std::thread::spawn(move || run(deposit));
+    let start = Instant::now();
+    while !session_text(&f, "alice").contains("pending_key=") {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "no pending change"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // ... while the same user logs in again from another shell.
+    f.run("alice", Some(PASSWORD), &["login", "alice"]).ok();
+    let second_token = token_line(&session_text(&f, "alice"));
+    assert_ne!(second_token, first_token);
+    f.hold.next(0);
+
+    // The deposit is answered on a retry; forgetting it keeps the newer login.
+    let done = deposit.join().unwrap().ok();
+    assert!(
+        done.stdout.starts_with("deposited 2.00; balance 3.00 "),
+        "{done:?}"
+    );
+    let text = session_text(&f, "alice");
+    assert_eq!(token_line(&text), second_token, "{text}");
+    assert!(!text.contains("pending"), "{text}");
+}
+
+#[test]
 fn an_unanswered_open_is_finished_without_a_login() {
     let f = Fixture::tcp();
     f.hold.next(u64::MAX);

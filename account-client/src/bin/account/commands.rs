@@ -146,6 +146,14 @@ impl Context {
         SessionFile::load(&self.session_path).unwrap_or_default()
     }
 
+    /// `file` as it is on disk now, if it can be read; else `file` unchanged (it will
+    /// replace a damaged one).
+    fn reload(&self, file: &mut SessionFile) {
+        if let Ok(current) = SessionFile::load(&self.session_path) {
+            *file = current;
+        }
+    }
+
     /// The session file, its login and a client for its server; exit 3 when there is no
     /// login or it expired.
     fn logged_in(&self) -> Result<LoggedIn, Failure> {
@@ -180,6 +188,11 @@ impl Context {
     /// of the pending change if it is the same change (an earlier run got no answer), else
     /// with a new key; it is forgotten once the server answers, whatever the answer. When
     /// no answer comes, it stays, and the failure says how to finish it.
+    ///
+    /// The file is read again before each of the two writes, and the second one forgets the
+    /// pending change only if it is still this one, so that another `account` run on the
+    /// same file during the call (a login, another change) is not undone. `file` ends up as
+    /// the file was last written.
     fn send<Req: Clone, T>(
         &self,
         file: &mut SessionFile,
@@ -188,6 +201,7 @@ impl Context {
         request: impl FnOnce(IdemKey) -> Req,
         call: impl FnMut(Req) -> Result<T, CallError<AccountError>>,
     ) -> Result<T, Failure> {
+        self.reload(file);
         let pending = match file.pending.take() {
             Some(earlier) if earlier.change == change => {
                 self.hint(&format!(
@@ -209,16 +223,20 @@ impl Context {
         file.pending = Some(pending);
         file.save(&self.session_path)?;
         let outcome = retry_unanswered_blocking(&RetryPolicy::default(), &request(key), call);
-        if let Ok(_) | Err(CallError::Application(_)) = outcome {
-            file.pending = None;
-            file.save(&self.session_path)?;
+        let answered = matches!(outcome, Ok(_) | Err(CallError::Application(_)));
+        if answered {
+            self.reload(file);
+            if file.pending.as_ref().is_some_and(|p| p.key == key) {
+                file.pending = None;
+                file.save(&self.session_path)?;
+            }
         }
         outcome.map_err(|e| {
             let mut failure = match session {
                 Some(session) => self.failure(&e, session),
                 None => from_call_error(&e),
             };
-            if file.pending.is_some() {
+            if !answered {
                 failure.message = format!(
                     "{}; `account {command}` may or may not have been applied: run it again to \
                      finish it (it is resent with the same idempotency key, so it is applied \
