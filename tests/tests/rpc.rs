@@ -13,6 +13,7 @@
 //! - [`files`]: Unix socket files: stale, live, not a socket, removal, permissions.
 //! - [`shutdown`]: graceful shutdown, goaway, dead servers and lazy reconnection.
 //! - [`load`]: a thousand connections at once.
+//! - [`stats`]: the server's live counts of connections and calls.
 
 mod abuse;
 mod calls;
@@ -21,5 +22,6 @@ mod http;
 mod lab;
 mod load;
 mod shutdown;
+mod stats;
 mod support;
 mod timeouts;

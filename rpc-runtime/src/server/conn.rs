@@ -6,6 +6,7 @@
 //! back over a channel. Replies collect in one buffer that goes out in one write.
 
 use super::registry::DESCRIBE;
+use super::stats::CallCount;
 use super::{ConnectionGuard, ShutdownHandle};
 use crate::Wire as _;
 use crate::frame::{self, FrameError, FrameKind, Header, Status};
@@ -53,10 +54,12 @@ pub(crate) async fn serve(
     guard: ConnectionGuard,
 ) {
     let (done_tx, done_rx) = unbounded();
+    let calls = CallCount::new(Arc::clone(&guard.shared().counters));
     let mut conn = Conn {
         stream,
         ex,
         guard,
+        calls,
         rbuf: vec![0; READ_CHUNK],
         filled: 0,
         wbuf: Vec::with_capacity(READ_CHUNK),
@@ -106,6 +109,9 @@ struct Conn {
     stream: Stream,
     ex: Arc<Executor<'static>>,
     guard: ConnectionGuard,
+    /// This connection's share of the server's calls in flight, brought up to date before
+    /// every wait (once per batch, not per call).
+    calls: CallCount,
     /// Bytes read and not yet parsed: `rbuf[..filled]`.
     rbuf: Vec<u8>,
     filled: usize,
@@ -242,6 +248,7 @@ impl Conn {
     }
 
     async fn wait(&mut self, can_read: bool, deadline: Instant) -> Event {
+        self.calls.report(self.running.len());
         if self.filled == self.rbuf.len() {
             // A frame larger than the buffer: grow up to the largest frame allowed.
             let limit = Header::SIZE + self.guard.shared().limits.max_frame as usize;

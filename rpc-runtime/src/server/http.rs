@@ -17,6 +17,7 @@
 
 use super::ConnectionGuard;
 use super::registry::Entry;
+use super::stats::CallCount;
 use crate::frame::Status;
 use crate::schema::method_id;
 use crate::service::Reply;
@@ -24,6 +25,7 @@ use crate::transport::Stream;
 use smol::Timer;
 use smol::future::FutureExt as _;
 use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Most bytes of request line and headers accepted.
@@ -253,7 +255,11 @@ async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard) -> Res
                 .get(method_id(service, method))
                 .filter(|e| e.service_name == service && e.schema.name == method);
             match entry {
-                Some(entry) => call(entry, &body, request.timeout).await,
+                Some(entry) => {
+                    let mut calls = CallCount::new(Arc::clone(&guard.shared().counters));
+                    calls.report(1);
+                    call(entry, &body, request.timeout).await
+                }
                 None => Response::text(
                     404,
                     "Not Found",
