@@ -1,6 +1,7 @@
 //! The server: listeners, connection tasks and dispatch to services, on a smol executor with
 //! one worker thread per core.
 
+mod call;
 mod conn;
 mod http;
 mod limits;
@@ -8,6 +9,7 @@ pub(crate) mod registry;
 mod shutdown;
 mod stats;
 
+pub use call::{Peer, current_peer};
 pub use limits::Limits;
 pub use shutdown::{ShutdownHandle, shutdown_on_signals};
 pub use stats::ServerStats;

@@ -16,6 +16,7 @@
 //! (internal). An `X-Rpc-Timeout-Ms` header sets the call's deadline.
 
 use super::ConnectionGuard;
+use super::call::{Peer, PeerCall, with_peer};
 use super::registry::Entry;
 use super::stats::CallCount;
 use crate::frame::Status;
@@ -81,6 +82,7 @@ pub(crate) async fn serve(
     stopping: impl Fn() -> bool,
 ) {
     let limits = guard.shared().limits.clone();
+    let peer = stream.peer();
     loop {
         let request = match read_request(&mut stream, &mut buf, &mut filled, &limits).await {
             Ok(Some(request)) => request,
@@ -96,7 +98,7 @@ pub(crate) async fn serve(
             .to_vec();
         buf.copy_within(request.head_len + request.body_len..filled, 0);
         filled -= request.head_len + request.body_len;
-        let response = route(&request, body, guard).await;
+        let response = route(&request, body, guard, peer).await;
         let close = request.close || stopping();
         if write(&mut stream, &response, close).await.is_err() || close {
             return;
@@ -234,7 +236,7 @@ fn parse_head(bytes: &[u8], max_body: u32) -> Result<Option<Request>, Response> 
     }))
 }
 
-async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard) -> Response {
+async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard, peer: Peer) -> Response {
     let registry = &guard.shared().registry;
     let path = request.path.split('?').next().unwrap_or("");
     match (request.method.as_str(), path) {
@@ -258,7 +260,7 @@ async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard) -> Res
                 Some(entry) => {
                     let mut calls = CallCount::new(Arc::clone(&guard.shared().counters));
                     calls.report(1);
-                    call(entry, &body, request.timeout).await
+                    call(entry, &body, request.timeout, peer).await
                 }
                 None => Response::text(
                     404,
@@ -276,10 +278,11 @@ async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard) -> Res
     }
 }
 
-async fn call(entry: &Entry, body: &[u8], timeout: Option<Duration>) -> Response {
-    let Some(call) = entry.service.start(entry.schema.id, body) else {
+async fn call(entry: &Entry, body: &[u8], timeout: Option<Duration>, peer: Peer) -> Response {
+    let Some(call) = with_peer(peer, || entry.service.start(entry.schema.id, body)) else {
         return Response::text(404, "Not Found", "no such method");
     };
+    let call = PeerCall::new(call, peer);
     let reply = match timeout {
         None => call.await,
         Some(t) => {
