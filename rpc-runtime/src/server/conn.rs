@@ -299,31 +299,14 @@ impl Conn {
                 .await?;
         }
         self.wbuf.clear();
-        if self.wbuf.capacity() > 2 * READ_CHUNK {
-            // A large reply or batch went out: do not keep its memory for the connection's life.
-            self.wbuf = Vec::with_capacity(READ_CHUNK);
-        }
+        shrink_write_buffer(&mut self.wbuf);
         Ok(())
     }
 
     async fn wait(&mut self, can_read: bool, deadline: Instant) -> Event {
         self.calls.report(self.running.len());
         if can_read && self.filled == self.rbuf.len() {
-            // The start of a frame larger than the buffer: make room for all of it (the
-            // header was checked against `max_frame` when the frame was parsed).
-            let max_frame = self.guard.shared().limits.max_frame;
-            let needed = self
-                .rbuf
-                .first_chunk::<{ Header::SIZE }>()
-                .and_then(|head| frame::check_header(head, max_frame).ok())
-                .map_or(0, |h| Header::SIZE + h.body_len as usize);
-            let new_len = if needed > self.rbuf.len() {
-                needed
-            } else {
-                let limit = Header::SIZE + max_frame as usize;
-                (self.rbuf.len() * 2).min(limit.max(READ_CHUNK))
-            };
-            self.rbuf.resize(new_len, 0);
+            grow_read_buffer(&mut self.rbuf, self.guard.shared().limits.max_frame);
         }
         if self.timer_at.is_none_or(|at| deadline < at) {
             self.timer.set_at(deadline);
@@ -408,11 +391,7 @@ impl Conn {
             self.filled -= start;
             // What is left starts a new frame: its clock starts now.
             self.partial_since = None;
-            if self.rbuf.len() > READ_CHUNK && self.filled <= READ_CHUNK {
-                // A large frame is done: give its memory back.
-                self.rbuf.truncate(READ_CHUNK);
-                self.rbuf.shrink_to_fit();
-            }
+            shrink_read_buffer(&mut self.rbuf, self.filled);
         }
     }
 
@@ -564,6 +543,40 @@ impl Conn {
     }
 }
 
+/// Makes room in a full read buffer, which holds the start of a frame larger than itself
+/// (complete frames were parsed before): for all of that frame when its header is in (it was
+/// checked against `max_frame` then), else twice the room.
+fn grow_read_buffer(rbuf: &mut Vec<u8>, max_frame: u32) {
+    let needed = rbuf
+        .first_chunk::<{ Header::SIZE }>()
+        .and_then(|head| frame::check_header(head, max_frame).ok())
+        .map_or(0, |h| Header::SIZE + h.body_len as usize);
+    let new_len = if needed > rbuf.len() {
+        needed
+    } else {
+        let limit = Header::SIZE + max_frame as usize;
+        (rbuf.len() * 2).min(limit.max(READ_CHUNK))
+    };
+    rbuf.resize(new_len, 0);
+}
+
+/// Once frames were consumed and at most `filled` bytes are left: gives the memory a large
+/// frame needed back, so a connection does not keep it for its whole life.
+fn shrink_read_buffer(rbuf: &mut Vec<u8>, filled: usize) {
+    if rbuf.len() > READ_CHUNK && filled <= READ_CHUNK {
+        rbuf.truncate(READ_CHUNK);
+        rbuf.shrink_to_fit();
+    }
+}
+
+/// After a write: drops the memory of a large reply or batch (a normal batch reuses its
+/// buffer).
+fn shrink_write_buffer(wbuf: &mut Vec<u8>) {
+    if wbuf.is_empty() && wbuf.capacity() > 2 * READ_CHUNK {
+        *wbuf = Vec::with_capacity(READ_CHUNK);
+    }
+}
+
 /// Runs a call that waited on its first poll, racing it against its deadline.
 async fn run_call(call: Guarded, deadline: Option<Instant>, id: u32, done: Sender<(u32, Reply)>) {
     let reply = match deadline {
@@ -595,4 +608,63 @@ fn goaway(out: &mut Vec<u8>, last_call: u32, reason: &str) {
         Header::new(FrameKind::Goaway, last_call),
         reason.as_bytes(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX_FRAME: u32 = 1 << 20;
+
+    /// A read buffer of `len` bytes that starts with a ping of `body` bytes.
+    fn buffer_with_ping(len: usize, body: u32) -> Vec<u8> {
+        let mut header = Header::new(FrameKind::Ping, 1);
+        header.body_len = body;
+        let mut rbuf = vec![0; len];
+        header.pack_into(&mut rbuf[..Header::SIZE]).unwrap();
+        rbuf
+    }
+
+    #[test]
+    fn read_buffer_grows_to_the_frame_then_shrinks_back() {
+        let mut rbuf = buffer_with_ping(READ_CHUNK, MAX_FRAME);
+        grow_read_buffer(&mut rbuf, MAX_FRAME);
+        assert_eq!(rbuf.len(), Header::SIZE + MAX_FRAME as usize);
+        // The frame was consumed and the start of a small one is left.
+        shrink_read_buffer(&mut rbuf, 10);
+        assert_eq!(rbuf.len(), READ_CHUNK);
+        assert_eq!(rbuf.capacity(), READ_CHUNK);
+    }
+
+    #[test]
+    fn read_buffer_keeps_a_large_frame_in_progress() {
+        let mut rbuf = vec![0; 4 * READ_CHUNK];
+        shrink_read_buffer(&mut rbuf, READ_CHUNK + 1);
+        assert_eq!(rbuf.len(), 4 * READ_CHUNK);
+        let mut normal = vec![0; READ_CHUNK];
+        shrink_read_buffer(&mut normal, 0);
+        assert_eq!(normal.len(), READ_CHUNK);
+    }
+
+    #[test]
+    fn read_buffer_without_a_whole_header_doubles() {
+        let mut rbuf = vec![0; READ_CHUNK];
+        rbuf[..2].copy_from_slice(&crate::frame::MAGIC.to_be_bytes());
+        rbuf[2] = 0xff; // not a header the server accepts: fall back to doubling
+        grow_read_buffer(&mut rbuf, MAX_FRAME);
+        assert_eq!(rbuf.len(), 2 * READ_CHUNK);
+    }
+
+    #[test]
+    fn write_buffer_shrinks_after_a_large_batch_only() {
+        let mut wbuf = Vec::with_capacity(READ_CHUNK);
+        wbuf.resize(READ_CHUNK, 1);
+        wbuf.clear();
+        shrink_write_buffer(&mut wbuf);
+        assert!(wbuf.capacity() >= READ_CHUNK);
+        let mut big = vec![1; 8 * READ_CHUNK];
+        big.clear();
+        shrink_write_buffer(&mut big);
+        assert!(big.capacity() < 2 * READ_CHUNK, "{}", big.capacity());
+    }
 }

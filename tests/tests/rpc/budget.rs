@@ -154,3 +154,26 @@ fn replies_answered_at_once_count_against_max_in_flight() {
     eventually("queued bytes", 0, || stats.queued_bytes());
     witness.finish();
 }
+
+#[test]
+fn a_spent_total_budget_holds_new_requests_until_slow_clients_are_gone() {
+    // One byte over all connections: as soon as one client's replies are stuck, nobody's
+    // new requests are handled.
+    let served = Served::tcp_with(Limits {
+        total_write_budget: 1,
+        ..limits()
+    });
+    let stats = served.server.stats();
+    let hog = Hog::start(&served, describes(20_000));
+    let start = Instant::now();
+    while stats.queued_bytes() == 0 {
+        assert!(start.elapsed() < HANG, "the server never queued replies");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    // Answered only once the hog's replies no longer count: it was closed.
+    let mut raw = served.raw();
+    raw.ping(1);
+    assert_eq!(stats.queued_bytes(), 0, "a ping was answered over budget");
+    hog.expect_closed();
+    raw.ping(2);
+}
