@@ -269,3 +269,67 @@ pub mod service_type_names {
         ::core::result::Result::Ok(())
     }
 }
+
+/// Items named like the bindings the expansions made before they all took a `__rpc_` or
+/// `__wire_` prefix: `request`, `client`, `timeout`, `service`, `f`, `value`, `error`. A generated
+/// parameter or match binding with one of these names would be read as a pattern that matches
+/// the item, and the generated code would not compile.
+#[allow(non_camel_case_types, non_upper_case_globals, dead_code)]
+pub mod service_binding_names {
+    /// A tuple struct called `request`.
+    #[derive(::core::fmt::Debug)]
+    pub struct request(pub u8);
+    /// A tuple struct called `client`.
+    #[derive(::core::fmt::Debug)]
+    pub struct client(pub u8);
+    /// A tuple struct called `timeout`.
+    #[derive(::core::fmt::Debug)]
+    pub struct timeout(pub u8);
+    /// A tuple struct called `service`.
+    #[derive(::core::fmt::Debug)]
+    pub struct service(pub u8);
+    /// A constant called `f`.
+    pub const f: u8 = 0;
+    /// A constant called `value`.
+    pub const value: u8 = 0;
+    /// A constant called `error`.
+    pub const error: u8 = 0;
+
+    /// A message, whose generated unpacking binds the value and the error of each field.
+    #[derive(::rpc_runtime::Wire, ::core::fmt::Debug, ::core::cmp::PartialEq)]
+    pub struct Ping {
+        /// A number.
+        pub number: u16,
+    }
+
+    /// A service whose method calls its parameter `request`.
+    #[::rpc_runtime::service]
+    pub trait Pinger {
+        /// Returns the message.
+        async fn ping(&self, request: Ping) -> ::core::result::Result<Ping, ()>;
+    }
+
+    struct Echo;
+
+    impl Pinger for Echo {
+        async fn ping(&self, ping: Ping) -> ::core::result::Result<Ping, ()> {
+            ::core::result::Result::Ok(ping)
+        }
+    }
+
+    #[test]
+    fn serve_and_call() -> ::core::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>> {
+        let server = ::rpc_runtime::Server::builder()
+            .listen("tcp://127.0.0.1:0".parse()?)
+            .serve(ServePinger::new(Echo))
+            .bind()?
+            .spawn()?;
+        let endpoint = ::core::clone::Clone::clone(&server.endpoints()[0]);
+        let pinger = PingerBlockingClient::new(::rpc_runtime::BlockingClient::new(endpoint))
+            .with_timeout(::core::time::Duration::from_secs(60));
+        ::std::assert_eq!(pinger.ping(Ping { number: 7 })?, Ping { number: 7 });
+        ::std::assert!(!::std::format!("{:?}", ServePinger::new(Echo)).is_empty());
+        server.stop();
+        ::core::result::Result::Ok(())
+    }
+}
