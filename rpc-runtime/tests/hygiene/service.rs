@@ -1,5 +1,28 @@
 //! `#[service]` under the settings of the crate root: no prelude, strict lints, shadowed names.
 
+/// What a test returns: `?` works on every error.
+type TestResult = ::core::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>>;
+
+/// Serves `service` on a free local port: the running server and a blocking client of it.
+fn serve(
+    service: impl ::rpc_runtime::Service,
+) -> ::core::result::Result<
+    (
+        ::rpc_runtime::server::RunningServer,
+        ::rpc_runtime::BlockingClient,
+    ),
+    ::std::boxed::Box<dyn ::std::error::Error>,
+> {
+    let server = ::rpc_runtime::Server::builder()
+        .listen("tcp://127.0.0.1:0".parse()?)
+        .serve(service)
+        .bind()?
+        .spawn()?;
+    let client =
+        ::rpc_runtime::BlockingClient::new(::core::clone::Clone::clone(&server.endpoints()[0]));
+    ::core::result::Result::Ok((server, client))
+}
+
 /// `#[service]` with the runtime under its own name, shadowed names all around.
 pub mod service_default_path {
     #[allow(unused_imports)]
@@ -98,14 +121,9 @@ pub mod service_default_path {
     }
 
     #[test]
-    fn serve_and_call() -> ::core::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>> {
-        let server = ::rpc_runtime::Server::builder()
-            .listen("tcp://127.0.0.1:0".parse()?)
-            .serve(ServeCalc::new(Calculator))
-            .bind()?
-            .spawn()?;
-        let endpoint = ::core::clone::Clone::clone(&server.endpoints()[0]);
-        let calc = CalcBlockingClient::new(::rpc_runtime::BlockingClient::new(endpoint));
+    fn serve_and_call() -> super::TestResult {
+        let (server, client) = super::serve(ServeCalc::new(Calculator))?;
+        let calc = CalcBlockingClient::new(client);
 
         ::std::assert_eq!(calc.add(Operands { a: 2, b: 40 })?, Value { value: 42 });
         let overflow = calc.add(Operands { a: i64::MAX, b: 1 }).unwrap_err();
@@ -197,7 +215,7 @@ pub mod service_renamed_crate {
     }
 
     #[test]
-    fn serve_and_call() -> ::core::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>> {
+    fn serve_and_call() -> super::TestResult {
         let server = ::renamed::Server::builder()
             .listen("tcp://127.0.0.1:0".parse()?)
             .serve(ServeNegate::new(Math))
@@ -256,14 +274,9 @@ pub mod service_type_names {
     }
 
     #[test]
-    fn serve_and_call() -> ::core::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>> {
-        let server = ::rpc_runtime::Server::builder()
-            .listen("tcp://127.0.0.1:0".parse()?)
-            .serve(ServeEcho::new(Mirror))
-            .bind()?
-            .spawn()?;
-        let endpoint = ::core::clone::Clone::clone(&server.endpoints()[0]);
-        let echo = EchoBlockingClient::new(::rpc_runtime::BlockingClient::new(endpoint));
+    fn serve_and_call() -> super::TestResult {
+        let (server, client) = super::serve(ServeEcho::new(Mirror))?;
+        let echo = EchoBlockingClient::new(client);
         ::std::assert_eq!(echo.echo(S { byte: 9 })?, S { byte: 9 });
         server.stop();
         ::core::result::Result::Ok(())
@@ -318,15 +331,10 @@ pub mod service_binding_names {
     }
 
     #[test]
-    fn serve_and_call() -> ::core::result::Result<(), ::std::boxed::Box<dyn ::std::error::Error>> {
-        let server = ::rpc_runtime::Server::builder()
-            .listen("tcp://127.0.0.1:0".parse()?)
-            .serve(ServePinger::new(Echo))
-            .bind()?
-            .spawn()?;
-        let endpoint = ::core::clone::Clone::clone(&server.endpoints()[0]);
-        let pinger = PingerBlockingClient::new(::rpc_runtime::BlockingClient::new(endpoint))
-            .with_timeout(::core::time::Duration::from_secs(60));
+    fn serve_and_call() -> super::TestResult {
+        let (server, inner) = super::serve(ServePinger::new(Echo))?;
+        let pinger =
+            PingerBlockingClient::new(inner).with_timeout(::core::time::Duration::from_secs(60));
         ::std::assert_eq!(pinger.ping(Ping { number: 7 })?, Ping { number: 7 });
         ::std::assert!(!::std::format!("{:?}", ServePinger::new(Echo)).is_empty());
         server.stop();
