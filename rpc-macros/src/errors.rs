@@ -30,4 +30,13 @@ impl Errors {
             None => Ok(()),
         }
     }
+
+    /// The messages recorded so far, in order, for tests.
+    #[cfg(test)]
+    pub fn into_messages(self) -> Vec<String> {
+        match self.first {
+            Some(e) => e.into_iter().map(|e| e.to_string()).collect(),
+            None => Vec::new(),
+        }
+    }
 }

@@ -2,7 +2,9 @@
 //! `use rpc_runtime::{Wire, service};`; this crate's items are re-exported and documented there.
 
 mod errors;
+mod meta;
 mod paths;
+mod pipeline;
 mod service;
 mod wire;
 

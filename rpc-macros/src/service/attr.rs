@@ -1,17 +1,15 @@
 //! The arguments of `#[service(...)]`, parsed into options that keep their spans.
 //!
-//! A mistake in one argument is recorded and parsing goes on with the next one, so a single
-//! build reports every bad argument, not just the first.
+//! A mistake in one argument is recorded and parsing goes on with the next one (see
+//! `crate::meta`), so a single build reports every bad argument, not just the first.
 
 use crate::errors::Errors;
-use proc_macro2::{TokenStream, TokenTree};
-use syn::meta::ParseNestedMeta;
-use syn::{Path, Token};
+use crate::meta::{self, Namespace, kw};
+use proc_macro2::TokenStream;
+use syn::Path;
 
-/// The `#[service(...)]` keywords, declared once.
-mod kw {
-    pub const CRATE: &str = "crate";
-}
+/// How `#[service(...)]` arguments are called in messages.
+const SERVICE: Namespace = Namespace("service argument");
 
 /// How each keyword is written, for messages that say what to do.
 mod usage {
@@ -28,71 +26,21 @@ pub struct Args {
 /// Parses the tokens between the parentheses of `#[service(...)]`.
 pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Args {
     let mut out = Args::default();
-    if tokens.is_empty() {
-        return out;
-    }
-    let mut found = Errors::default();
-    let parser = syn::meta::parser(|meta| {
+    meta::parse_args(tokens, errors, |meta, errors| {
         if meta.path.is_ident(kw::CRATE) {
-            if !meta.input.peek(Token![=]) {
-                return reject(&meta, &mut found, |meta| {
-                    meta.error(format!("`crate` needs a value: write {}", usage::CRATE))
-                });
+            if let Some(path) = meta::value::<Path>(meta, errors, kw::CRATE, usage::CRATE)? {
+                SERVICE.set_once(meta, errors, kw::CRATE, &mut out.krate, path);
             }
-            let _: Token![=] = meta.input.parse()?;
-            match meta.input.parse::<Path>() {
-                Ok(path) if meta.input.is_empty() || meta.input.peek(Token![,]) => {
-                    if out.krate.is_some() {
-                        found.push(meta.error(
-                            "duplicate service argument `crate`: it was already given; keep one",
-                        ));
-                    } else {
-                        out.krate = Some(path);
-                    }
-                    Ok(())
-                }
-                _ => reject(&meta, &mut found, |meta| {
-                    meta.error(format!("malformed `crate`: write {}", usage::CRATE))
-                }),
-            }
+            Ok(())
         } else {
-            let name = key_name(&meta.path);
-            reject(&meta, &mut found, |meta| {
-                meta.error(format!(
-                    "unknown service argument `{name}`; the only argument is `crate = path`, \
-                     naming the runtime when it is not `::rpc_runtime`"
-                ))
-            })
+            SERVICE.unknown(
+                meta,
+                errors,
+                "the only argument is `crate = path`, naming the runtime when it is not `::rpc_runtime`",
+            )
         }
     });
-    let parsed = syn::parse::Parser::parse2(parser, tokens);
-    if let Err(e) = found.finish() {
-        errors.push(e);
-    }
-    if let Err(e) = parsed {
-        errors.push(e);
-    }
     out
-}
-
-/// The keyword as the user wrote it, `::`-joined when it is a path.
-fn key_name(path: &Path) -> String {
-    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    segments.join("::")
-}
-
-/// Skips the rest of the argument up to the next `,`, then records `error` (built after the
-/// skip, so that it spans the whole argument).
-fn reject(
-    meta: &ParseNestedMeta<'_>,
-    errors: &mut Errors,
-    error: impl FnOnce(&ParseNestedMeta<'_>) -> syn::Error,
-) -> syn::Result<()> {
-    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
-        let _: TokenTree = meta.input.parse()?;
-    }
-    errors.push(error(meta));
-    Ok(())
 }
 
 #[cfg(test)]
@@ -103,10 +51,7 @@ mod tests {
     fn messages(tokens: TokenStream) -> (Args, Vec<String>) {
         let mut errors = Errors::default();
         let args = parse(tokens, &mut errors);
-        let messages = match errors.finish() {
-            Ok(()) => Vec::new(),
-            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-        };
+        let messages = errors.into_messages();
         (args, messages)
     }
 

@@ -1,9 +1,13 @@
 //! Code generation for a validated service: the trait with `Send` futures, the async client,
 //! the blocking client and the server-side dispatcher.
+//!
+//! Generated bindings all start with `__rpc_`: a plain name such as `request` would turn into a
+//! pattern that matches a user's constant or unit struct of that name, and fail to compile.
 
 use super::ast::{Method, Service};
 use super::valid::{Unraw, method_id};
-use proc_macro2::{Group, Span, TokenStream, TokenTree};
+use crate::paths::{self, Core, Runtime};
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, format_ident, quote, quote_spanned};
 use std::collections::HashSet;
 
@@ -12,8 +16,8 @@ use std::collections::HashSet;
 /// Warnings inside it (an unused argument in a default body, `async fn` in a public trait)
 /// would only bury the errors, so they are silenced; a method declared twice keeps its first
 /// declaration, so the compiler does not report the repeat the macro already did.
-pub fn fallback(item: &syn::ItemTrait) -> TokenStream {
-    let mut item = item.clone();
+pub fn fallback(service: &Service<'_>) -> TokenStream {
+    let mut item = service.item.clone();
     let mut seen = HashSet::new();
     item.items.retain(|i| match i {
         syn::TraitItem::Fn(f) => seen.insert(f.sig.ident.unraw_string()),
@@ -30,26 +34,46 @@ pub fn expand(service: &Service<'_>) -> TokenStream {
     ServiceGen::new(service).into_token_stream()
 }
 
+/// Generates every item of a service, one method per item.
 struct ServiceGen<'a> {
     service: &'a Service<'a>,
-    rt: TokenStream,
+    rt: Runtime,
+    core: Core,
+    /// The trait's name without `r#`, as the schema and the method ids spell it.
     name: String,
     client: syn::Ident,
     blocking: syn::Ident,
     serve: syn::Ident,
 }
 
+/// What sets the async and the blocking client apart; everything else they share.
+struct Flavor<'a> {
+    ident: &'a syn::Ident,
+    doc: String,
+    /// The runtime client it wraps.
+    inner: &'a TokenStream,
+    /// Doc comments of `new` and `inner`.
+    new_doc: &'static str,
+    inner_doc: &'static str,
+    /// `async` on the methods and `.await` on the calls, or nothing.
+    asyncness: Option<TokenStream>,
+    awaited: Option<TokenStream>,
+    /// The `SCHEMA` const, which only the async client carries, and how methods reach it.
+    schema_const: Option<TokenStream>,
+    schema: TokenStream,
+}
+
 impl<'a> ServiceGen<'a> {
     fn new(service: &'a Service<'a>) -> Self {
-        let rt = crate::paths::runtime(service.krate.as_ref());
-        let ident = service.ident;
+        let name = service.ident.unraw_string();
         ServiceGen {
             service,
-            rt,
-            name: ident.unraw_string(),
-            client: format_ident!("{}Client", ident.unraw_string()),
-            blocking: format_ident!("{}BlockingClient", ident.unraw_string()),
-            serve: format_ident!("Serve{}", ident.unraw_string()),
+            rt: Runtime::new(service.krate.as_ref()),
+            core: Core::new(),
+            client: format_ident!("{}Client", name),
+            blocking: format_ident!("{}BlockingClient", name),
+            serve: format_ident!("Serve{}", name),
+            name,
         }
     }
 
@@ -64,7 +88,6 @@ impl<'a> ServiceGen<'a> {
     /// spanned on the type, instead of failing at each generated call: the compiler reports
     /// the identical error of each impl once.
     fn message_bounds(&self) -> TokenStream {
-        let rt = &self.rt;
         let mut seen = HashSet::new();
         let bounds = self
             .service
@@ -81,14 +104,21 @@ impl<'a> ServiceGen<'a> {
                     .into_iter()
                     .last()
                     .map_or_else(Span::call_site, |t| t.span());
-                let rt = respan(rt.clone(), end);
-                quote_spanned!(end=> #ty: #rt::Message)
+                let message = paths::respan(&self.rt.message, end);
+                quote_spanned!(end=> #ty: #message)
             });
         quote!(where #(#bounds,)*)
     }
 
     /// The trait, with each `async fn` turned into a method returning a `Send` future.
     fn trait_def(&self) -> TokenStream {
+        let Core {
+            future,
+            result,
+            send,
+            sync,
+            ..
+        } = &self.core;
         let item = self.service.item;
         let attrs = &item.attrs;
         let vis = &item.vis;
@@ -104,14 +134,14 @@ impl<'a> ServiceGen<'a> {
             let (resp, err) = (m.response, m.error);
             quote! {
                 #(#attrs)*
-                #constness fn #name(#inputs) -> impl ::core::future::Future<
-                    Output = ::core::result::Result<#resp, #err>,
-                > + ::core::marker::Send;
+                #constness fn #name(#inputs) -> impl #future<
+                    Output = #result<#resp, #err>,
+                > + #send;
             }
         });
         quote! {
             #(#attrs)*
-            #vis #unsafety trait #ident: ::core::marker::Send + ::core::marker::Sync + 'static #(+ #supertraits)*
+            #vis #unsafety trait #ident: #send + #sync + 'static #(+ #supertraits)*
             #where_clause
             {
                 #(#methods)*
@@ -120,125 +150,134 @@ impl<'a> ServiceGen<'a> {
     }
 
     fn schema(&self) -> TokenStream {
-        let rt = &self.rt;
+        let Runtime {
+            message,
+            service_schema,
+            method_schema,
+            ..
+        } = &self.rt;
         let name = &self.name;
         let methods = self.service.methods.iter().map(|m| {
             let method = m.ident.unraw_string();
             let id = self.id(m);
             let (req, resp, err) = (m.request, m.response, m.error);
             quote! {
-                #rt::schema::MethodSchema::new(
+                #method_schema::new(
                     #method,
                     #id,
-                    <#req as #rt::Message>::SHAPE,
-                    <#resp as #rt::Message>::SHAPE,
-                    <#err as #rt::Message>::SHAPE,
+                    <#req as #message>::SHAPE,
+                    <#resp as #message>::SHAPE,
+                    <#err as #message>::SHAPE,
                 )
             }
         });
         quote! {
-            #rt::schema::ServiceSchema {
+            #service_schema {
                 name: #name,
                 methods: &[#(#methods),*],
             }
         }
     }
 
-    fn client(&self) -> TokenStream {
-        let rt = &self.rt;
-        let vis = &self.service.item.vis;
-        let client = &self.client;
-        let doc = format!(
-            "Async client of the `{}` service, generated by `#[service]`. Cheap to clone; clones share one connection.",
-            self.name
-        );
+    fn async_client(&self) -> TokenStream {
+        let service_schema = &self.rt.service_schema;
         let schema = self.schema();
-        let bounds = self.message_bounds();
-        let methods = self.service.methods.iter().enumerate().map(|(i, m)| {
-            let name = m.ident;
-            let attrs = m.item.attrs.iter().filter(|a| client_attr(a));
-            let (req, resp, err) = (m.request, m.response, m.error);
-            quote! {
-                #(#attrs)*
-                pub async fn #name(&self, request: #req) -> ::core::result::Result<#resp, #rt::CallError<#err>> {
-                    self.client.call::<#req, #resp, #err>(&Self::SCHEMA.methods[#i], &request).await
-                }
-            }
-        });
-        quote! {
-            #[doc = #doc]
-            #[derive(::core::fmt::Debug, ::core::clone::Clone)]
-            #vis struct #client {
-                client: #rt::Client,
-            }
-
-            #[allow(unused_qualifications)]
-            impl #client #bounds {
+        self.client(&Flavor {
+            ident: &self.client,
+            doc: format!(
+                "Async client of the `{}` service, generated by `#[service]`. Cheap to clone; clones share one connection.",
+                self.name
+            ),
+            inner: &self.rt.client,
+            new_doc: " Wraps a runtime client connected to a server that serves this service.",
+            inner_doc: " The runtime client underneath.",
+            asyncness: Some(quote!(async)),
+            awaited: Some(quote!(.await)),
+            schema_const: Some(quote! {
                 /// The service's schema: its name, and each method's id and message formats.
-                pub const SCHEMA: #rt::schema::ServiceSchema = #schema;
-
-                /// Wraps a runtime client connected to a server that serves this service.
-                pub fn new(client: #rt::Client) -> Self {
-                    Self { client }
-                }
-
-                /// The runtime client underneath.
-                pub fn inner(&self) -> &#rt::Client {
-                    &self.client
-                }
-
-                /// A clone whose calls time out after `timeout` (sent to the server as a deadline).
-                pub fn with_timeout(&self, timeout: ::core::time::Duration) -> Self {
-                    Self { client: self.client.with_timeout(timeout) }
-                }
-
-                #(#methods)*
-            }
-        }
+                pub const SCHEMA: #service_schema = #schema;
+            }),
+            schema: quote!(Self::SCHEMA),
+        })
     }
 
     fn blocking_client(&self) -> TokenStream {
-        let rt = &self.rt;
+        let client = &self.client;
+        self.client(&Flavor {
+            ident: &self.blocking,
+            doc: format!(
+                "Blocking client of the `{}` service, for programs without an async runtime.",
+                self.name
+            ),
+            inner: &self.rt.blocking_client,
+            new_doc: " Wraps a blocking runtime client.",
+            inner_doc: " The blocking runtime client underneath.",
+            asyncness: None,
+            awaited: None,
+            schema_const: None,
+            schema: quote!(#client::SCHEMA),
+        })
+    }
+
+    /// A client struct and its methods: one per rpc method, after `new`, `inner` and
+    /// `with_timeout`.
+    fn client(&self, flavor: &Flavor<'_>) -> TokenStream {
+        let Flavor {
+            ident,
+            doc,
+            inner,
+            new_doc,
+            inner_doc,
+            asyncness,
+            awaited,
+            schema_const,
+            schema,
+        } = flavor;
+        let Core {
+            debug,
+            clone,
+            result,
+            duration,
+            ..
+        } = &self.core;
+        let call_error = &self.rt.call_error;
         let vis = &self.service.item.vis;
-        let (client, blocking) = (&self.client, &self.blocking);
         let bounds = self.message_bounds();
-        let doc = format!(
-            "Blocking client of the `{}` service, for programs without an async runtime.",
-            self.name
-        );
         let methods = self.service.methods.iter().enumerate().map(|(i, m)| {
             let name = m.ident;
             let attrs = m.item.attrs.iter().filter(|a| client_attr(a));
             let (req, resp, err) = (m.request, m.response, m.error);
             quote! {
                 #(#attrs)*
-                pub fn #name(&self, request: #req) -> ::core::result::Result<#resp, #rt::CallError<#err>> {
-                    self.client.call::<#req, #resp, #err>(&#client::SCHEMA.methods[#i], &request)
+                pub #asyncness fn #name(&self, __rpc_request: #req) -> #result<#resp, #call_error<#err>> {
+                    self.client.call::<#req, #resp, #err>(&#schema.methods[#i], &__rpc_request)#awaited
                 }
             }
         });
         quote! {
             #[doc = #doc]
-            #[derive(::core::fmt::Debug, ::core::clone::Clone)]
-            #vis struct #blocking {
-                client: #rt::BlockingClient,
+            #[derive(#debug, #clone)]
+            #vis struct #ident {
+                client: #inner,
             }
 
             #[allow(unused_qualifications)]
-            impl #blocking #bounds {
-                /// Wraps a blocking runtime client.
-                pub fn new(client: #rt::BlockingClient) -> Self {
-                    Self { client }
+            impl #ident #bounds {
+                #schema_const
+
+                #[doc = #new_doc]
+                pub fn new(__rpc_client: #inner) -> Self {
+                    Self { client: __rpc_client }
                 }
 
-                /// The blocking runtime client underneath.
-                pub fn inner(&self) -> &#rt::BlockingClient {
+                #[doc = #inner_doc]
+                pub fn inner(&self) -> &#inner {
                     &self.client
                 }
 
-                /// A clone whose calls time out after `timeout` (sent to the server as a deadline).
-                pub fn with_timeout(&self, timeout: ::core::time::Duration) -> Self {
-                    Self { client: self.client.with_timeout(timeout) }
+                /// A clone whose calls time out after the given duration (sent to the server as a deadline).
+                pub fn with_timeout(&self, __rpc_timeout: #duration) -> Self {
+                    Self { client: self.client.with_timeout(__rpc_timeout) }
                 }
 
                 #(#methods)*
@@ -246,8 +285,66 @@ impl<'a> ServiceGen<'a> {
         }
     }
 
+    /// The arm of the dispatcher's `match` that starts one method.
+    fn dispatch_arm(&self, method: &Method<'_>) -> TokenStream {
+        let Runtime {
+            message,
+            bad_request,
+            reply,
+            ..
+        } = &self.rt;
+        let Core {
+            result,
+            option,
+            clone,
+            boxed,
+            ..
+        } = &self.core;
+        let trait_ident = self.service.ident;
+        let id = self.id(method);
+        let name = method.ident;
+        let (req, resp, err) = (method.request, method.response, method.error);
+        quote! {
+            #id => {
+                let __rpc_request = match <#req as #message>::decode(__rpc_body) {
+                    #result::Ok(__rpc_request) => __rpc_request,
+                    #result::Err(__rpc_error) => {
+                        return #option::Some(#bad_request(__rpc_error));
+                    }
+                };
+                let __rpc_service = #clone::clone(&self.service);
+                #option::Some(#boxed::pin(async move {
+                    #reply::<#resp, #err>(
+                        <__RpcService as #trait_ident>::#name(&*__rpc_service, __rpc_request).await,
+                    )
+                }))
+            }
+        }
+    }
+
+    /// `Serve{Trait}`, which hands calls to an implementation of the trait.
+    ///
+    /// The impls that name user types call the service type `__RpcService`, not `S`, so a
+    /// message type or a trait called `S` keeps its meaning.
     fn server(&self) -> TokenStream {
-        let rt = &self.rt;
+        let Runtime {
+            service,
+            service_schema,
+            call,
+            ..
+        } = &self.rt;
+        let Core {
+            arc,
+            clone,
+            debug,
+            formatter,
+            fmt_result,
+            stringify,
+            option,
+            u32,
+            u8,
+            ..
+        } = &self.core;
         let vis = &self.service.item.vis;
         let (trait_ident, client, serve) = (self.service.ident, &self.client, &self.serve);
         let bounds = self.message_bounds();
@@ -255,79 +352,57 @@ impl<'a> ServiceGen<'a> {
             "Serves any implementation of `{}`: hand it to `rpc_runtime::ServerBuilder::serve`.",
             self.name
         );
-        // The impls that name user types call the service type `__RpcService`, not `S`, so a
-        // message type or a trait called `S` keeps its meaning.
-        let arms = self.service.methods.iter().map(|m| {
-            let id = self.id(m);
-            let name = m.ident;
-            let (req, resp, err) = (m.request, m.response, m.error);
-            quote! {
-                #id => {
-                    let __rpc_request = match <#req as #rt::Message>::decode(__rpc_body) {
-                        ::core::result::Result::Ok(__rpc_request) => __rpc_request,
-                        ::core::result::Result::Err(__rpc_error) => {
-                            return ::core::option::Option::Some(#rt::__private::bad_request(__rpc_error));
-                        }
-                    };
-                    let __rpc_service = ::core::clone::Clone::clone(&self.service);
-                    ::core::option::Option::Some(::std::boxed::Box::pin(async move {
-                        #rt::__private::reply::<#resp, #err>(
-                            <__RpcService as #trait_ident>::#name(&*__rpc_service, __rpc_request).await,
-                        )
-                    }))
-                }
-            }
-        });
+        let arms = self.service.methods.iter().map(|m| self.dispatch_arm(m));
         quote! {
             #[doc = #doc]
             #vis struct #serve<S> {
-                service: ::std::sync::Arc<S>,
+                service: #arc<S>,
             }
 
             #[allow(unused_qualifications)]
             impl<__RpcService: #trait_ident> #serve<__RpcService> {
-                /// Serves `service`.
-                pub fn new(service: __RpcService) -> Self {
-                    Self { service: ::std::sync::Arc::new(service) }
+                /// Serves the given implementation.
+                pub fn new(__rpc_service: __RpcService) -> Self {
+                    Self { service: #arc::new(__rpc_service) }
                 }
 
-                /// Serves a shared `service`.
-                pub fn from_arc(service: ::std::sync::Arc<__RpcService>) -> Self {
-                    Self { service }
+                /// Serves an implementation that is already shared.
+                pub fn from_arc(__rpc_service: #arc<__RpcService>) -> Self {
+                    Self { service: __rpc_service }
                 }
             }
 
             #[automatically_derived]
             #[allow(unused_qualifications)]
-            impl<S> ::core::clone::Clone for #serve<S> {
+            impl<S> #clone for #serve<S> {
                 fn clone(&self) -> Self {
-                    Self { service: ::core::clone::Clone::clone(&self.service) }
+                    Self { service: #clone::clone(&self.service) }
                 }
             }
 
             #[automatically_derived]
             #[allow(unused_qualifications)]
-            impl<S> ::core::fmt::Debug for #serve<S> {
-                fn fmt(&self, f: &mut ::core::fmt::Formatter<'_>) -> ::core::fmt::Result {
-                    f.debug_struct(::core::stringify!(#serve)).finish_non_exhaustive()
+            impl<S> #debug for #serve<S> {
+                fn fmt(&self, __rpc_f: &mut #formatter<'_>) -> #fmt_result {
+                    __rpc_f.debug_struct(#stringify!(#serve)).finish_non_exhaustive()
                 }
             }
 
             #[automatically_derived]
             #[allow(unused_qualifications, deprecated)]
-            impl<__RpcService: #trait_ident> #rt::Service for #serve<__RpcService> #bounds {
-                fn schema(&self) -> &'static #rt::schema::ServiceSchema {
+            impl<__RpcService: #trait_ident> #service for #serve<__RpcService> #bounds {
+                fn schema(&self) -> &'static #service_schema {
                     &#client::SCHEMA
                 }
 
                 fn start(
                     &self,
-                    __rpc_method: ::core::primitive::u32,
-                    __rpc_body: &[::core::primitive::u8],
-                ) -> ::core::option::Option<#rt::__private::Call> {
+                    __rpc_method: #u32,
+                    __rpc_body: &[#u8],
+                ) -> #option<#call> {
                     match __rpc_method {
                         #(#arms)*
-                        _ => ::core::option::Option::None,
+                        _ => #option::None,
                     }
                 }
             }
@@ -341,27 +416,10 @@ fn client_attr(attr: &syn::Attribute) -> bool {
     attr.path().is_ident("doc") || attr.path().is_ident("deprecated")
 }
 
-/// `tokens` with every span, inside groups too, set to `span`.
-fn respan(tokens: TokenStream, span: Span) -> TokenStream {
-    tokens
-        .into_iter()
-        .map(|mut token| {
-            if let TokenTree::Group(group) = &token {
-                let mut inner = Group::new(group.delimiter(), respan(group.stream(), span));
-                inner.set_span(span);
-                token = TokenTree::Group(inner);
-            } else {
-                token.set_span(span);
-            }
-            token
-        })
-        .collect()
-}
-
 impl ToTokens for ServiceGen<'_> {
     fn to_tokens(&self, tokens: &mut TokenStream) {
         tokens.extend(self.trait_def());
-        tokens.extend(self.client());
+        tokens.extend(self.async_client());
         tokens.extend(self.blocking_client());
         tokens.extend(self.server());
     }

@@ -107,10 +107,7 @@ mod tests {
         let mut errors = Errors::default();
         let service = Service::from_syn(proc_macro2::TokenStream::new(), &item, &mut errors);
         check(&service, &mut errors);
-        let messages: Vec<String> = match errors.finish() {
-            Ok(()) => Vec::new(),
-            Err(e) => e.into_iter().map(|e| e.to_string()).collect(),
-        };
+        let messages: Vec<String> = errors.into_messages();
         assert_eq!(messages.len(), 2, "{messages:?}");
         assert!(messages[0].starts_with(
             "rpc method `rewriting` has the same method id as `formatters` (0xfa2c6691"

@@ -4,20 +4,24 @@ use super::attr;
 use crate::errors::Errors;
 use syn::ext::IdentExt as _;
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Fields, Generics, Ident, Member, Type};
+use syn::{DeriveInput, Fields, Generics, Ident, Member, Type};
 
-/// A derive input: a struct or an enum.
-pub enum Input<'a> {
-    Struct(Struct<'a>),
-    Enum(Enum<'a>),
-}
-
-/// A struct with named, tuple or no fields.
-pub struct Struct<'a> {
+/// A derive input: what every shape shares, and the shape.
+pub struct Input<'a> {
     pub ident: &'a Ident,
     pub generics: &'a Generics,
     pub attrs: attr::Container,
-    pub fields: Vec<Field<'a>>,
+    pub data: Data<'a>,
+}
+
+/// The shape of the input.
+pub enum Data<'a> {
+    /// A struct with named, tuple or no fields.
+    Struct(Vec<Field<'a>>),
+    /// A C-like enum.
+    Enum(Enum<'a>),
+    /// A union, which `valid.rs` rejects; kept so that the attributes are still checked.
+    Union(&'a syn::DataUnion),
 }
 
 /// One struct field.
@@ -30,88 +34,64 @@ pub struct Field<'a> {
     pub attrs: attr::Field,
 }
 
-/// A C-like enum.
+/// The variants and the `#[repr]` of a C-like enum.
 pub struct Enum<'a> {
-    pub ident: &'a Ident,
-    pub generics: &'a Generics,
-    pub attrs: attr::Container,
     pub repr: attr::Repr,
     pub variants: Vec<&'a syn::Variant>,
 }
 
 impl<'a> Input<'a> {
-    /// Builds the model, reporting every attribute mistake at once.
+    /// Builds the model, recording every attribute mistake in `errors`.
     ///
-    /// When attributes are wrong, the model is checked by `valid::check` anyway and both sets of
-    /// errors come back together; `Err` then means "do not expand".
-    pub fn from_syn(input: &'a DeriveInput) -> syn::Result<Self> {
-        let mut errors = Errors::default();
-        let attrs = attr::container(&input.attrs, &mut errors);
-        let model = match &input.data {
-            Data::Struct(data) => {
-                let fields = data
-                    .fields
+    /// A bad keyword still leaves a model, which `valid::check` looks at in the same build.
+    pub fn from_syn(input: &'a DeriveInput, errors: &mut Errors) -> Self {
+        let attrs = attr::container(&input.attrs, errors);
+        let data = match &input.data {
+            syn::Data::Struct(data) => Data::Struct(
+                data.fields
                     .iter()
                     .enumerate()
-                    .map(|(i, f)| Field {
-                        member: match &f.ident {
-                            Some(ident) => Member::Named(ident.clone()),
-                            None => Member::Unnamed(syn::Index {
-                                index: i as u32,
-                                span: f.ty.span(),
-                            }),
-                        },
-                        name: f
-                            .ident
-                            .as_ref()
-                            .map_or_else(|| i.to_string(), |id| id.unraw().to_string()),
-                        ty: &f.ty,
-                        attrs: attr::field(&f.attrs, &mut errors),
-                    })
-                    .collect();
-                Input::Struct(Struct {
-                    ident: &input.ident,
-                    generics: &input.generics,
-                    attrs,
-                    fields,
-                })
-            }
-            Data::Enum(data) => {
-                let repr = attr::repr(&input.attrs);
+                    .map(|(i, f)| Field::from_syn(i, f, errors))
+                    .collect(),
+            ),
+            syn::Data::Enum(data) => {
                 for v in &data.variants {
-                    attr::variant(&v.attrs, &mut errors);
+                    attr::variant(&v.attrs, errors);
                 }
-                Input::Enum(Enum {
-                    ident: &input.ident,
-                    generics: &input.generics,
-                    attrs,
-                    repr,
+                Data::Enum(Enum {
+                    repr: attr::repr(&input.attrs),
                     variants: data.variants.iter().collect(),
                 })
             }
-            Data::Union(data) => {
-                let union = syn::Error::new_spanned(
-                    data.union_token,
-                    "#[derive(Wire)] does not support unions: nothing on the wire says which member is set; use a struct, or an enum with #[repr(u8)]",
-                );
-                return Err(match errors.finish() {
-                    Ok(()) => union,
-                    Err(mut earlier) => {
-                        earlier.combine(union);
-                        earlier
-                    }
-                });
-            }
+            syn::Data::Union(data) => Data::Union(data),
         };
-        if let Err(mut parse_errors) = errors.finish() {
-            // A bad keyword still leaves a model to check: report the field and shape mistakes
-            // in the same build rather than one stage at a time.
-            if let Err(rule_errors) = super::valid::check(&model) {
-                parse_errors.combine(rule_errors);
-            }
-            return Err(parse_errors);
+        Input {
+            ident: &input.ident,
+            generics: &input.generics,
+            attrs,
+            data,
         }
-        Ok(model)
+    }
+}
+
+impl<'a> Field<'a> {
+    fn from_syn(index: usize, field: &'a syn::Field, errors: &mut Errors) -> Self {
+        let (member, name) = match &field.ident {
+            Some(ident) => (Member::Named(ident.clone()), ident.unraw().to_string()),
+            None => (
+                Member::Unnamed(syn::Index {
+                    index: index as u32,
+                    span: field.ty.span(),
+                }),
+                index.to_string(),
+            ),
+        };
+        Field {
+            member,
+            name,
+            ty: &field.ty,
+            attrs: attr::field(&field.attrs, errors),
+        }
     }
 }
 

@@ -1,20 +1,15 @@
 //! `#[wire(...)]` and `#[repr(...)]` attributes, parsed into options that keep their spans.
 //!
-//! A mistake in one keyword is recorded and parsing goes on with the next one, so a single
-//! build reports every bad keyword, not just the first.
+//! A mistake in one keyword is recorded and parsing goes on with the next one (see
+//! `crate::meta`), so a single build reports every bad keyword, not just the first.
 
 use crate::errors::Errors;
-use proc_macro2::TokenTree;
+use crate::meta::{self, Namespace, kw};
 use syn::meta::ParseNestedMeta;
-use syn::parse::Parse;
-use syn::{Attribute, Ident, LitStr, Path, Token};
+use syn::{Attribute, Ident, LitStr, Path};
 
-/// The `#[wire(...)]` keywords, declared once.
-mod kw {
-    pub const ORDER: &str = "order";
-    pub const CRATE: &str = "crate";
-    pub const PAD: &str = "pad";
-}
+/// How `#[wire(...)]` keywords are called in messages.
+const WIRE: Namespace = Namespace("wire attribute");
 
 /// How each keyword is written, for messages that say what to do.
 mod usage {
@@ -53,156 +48,82 @@ pub struct Repr {
 /// The integer reprs a Wire enum may have: those with a Python struct code.
 pub const REPRS: &[&str] = &["u8", "i8", "u16", "i16", "u32", "i32", "u64", "i64"];
 
-/// The keyword as the user wrote it, `::`-joined when it is a path (`pad::more`).
-fn key_name(path: &Path) -> String {
-    let segments: Vec<String> = path.segments.iter().map(|s| s.ident.to_string()).collect();
-    segments.join("::")
-}
-
-/// Skips whatever follows the keyword (`= value` or `(...)`) up to the next `,`, so parsing can
-/// go on with the next keyword after an error.
-fn skip_value(meta: &ParseNestedMeta<'_>) -> syn::Result<()> {
-    while !meta.input.is_empty() && !meta.input.peek(Token![,]) {
-        let _: TokenTree = meta.input.parse()?;
-    }
-    Ok(())
-}
-
-/// Records `error` (built once the keyword's value is skipped, so it spans all of it).
-fn reject(
-    meta: &ParseNestedMeta<'_>,
-    errors: &mut Errors,
-    error: impl FnOnce(&ParseNestedMeta<'_>) -> syn::Error,
-) -> syn::Result<()> {
-    skip_value(meta)?;
-    errors.push(error(meta));
-    Ok(())
-}
-
-/// Parses `= value` after a keyword; on a mistake, records an error that shows `usage`.
-fn value<T: Parse>(
-    meta: &ParseNestedMeta<'_>,
-    errors: &mut Errors,
-    key: &str,
-    usage: &str,
-) -> syn::Result<Option<T>> {
-    if !meta.input.peek(Token![=]) {
-        reject(meta, errors, |meta| {
-            meta.error(format!("`{key}` needs a value: write {usage}"))
-        })?;
-        return Ok(None);
-    }
-    let _: Token![=] = meta.input.parse()?;
-    match meta.input.parse::<T>() {
-        Ok(value) if meta.input.is_empty() || meta.input.peek(Token![,]) => Ok(Some(value)),
-        _ => {
-            reject(meta, errors, |meta| {
-                meta.error(format!("malformed `{key}`: write {usage}"))
-            })?;
-            Ok(None)
-        }
-    }
-}
-
-fn duplicate(meta: &ParseNestedMeta<'_>, key: &str) -> syn::Error {
-    meta.error(format!(
-        "duplicate wire attribute `{key}`: it was already given; keep one"
-    ))
-}
-
-/// Parses every `#[wire(...)]` in `attrs` with `keyword`, recording errors instead of stopping.
-fn parse_wire_attrs(
-    attrs: &[Attribute],
-    errors: &mut Errors,
-    mut keyword: impl FnMut(&ParseNestedMeta<'_>, &mut Errors) -> syn::Result<()>,
-) {
-    for attr in attrs.iter().filter(|a| a.path().is_ident("wire")) {
-        let mut found = Errors::default();
-        let parsed = attr.parse_nested_meta(|meta| keyword(&meta, &mut found));
-        if let Err(e) = found.finish() {
-            errors.push(e);
-        }
-        if let Err(e) = parsed {
-            errors.push(e);
-        }
-    }
-}
-
 /// Parses the attributes of the struct or enum.
 pub fn container(attrs: &[Attribute], errors: &mut Errors) -> Container {
     let mut out = Container::default();
-    parse_wire_attrs(attrs, errors, |meta, errors| {
+    meta::parse_attrs(attrs, kw::WIRE, errors, |meta, errors| {
         if meta.path.is_ident(kw::ORDER) {
-            let Some(lit) = value::<LitStr>(meta, errors, kw::ORDER, usage::ORDER)? else {
-                return Ok(());
-            };
-            if out.order.is_some() {
-                errors.push(duplicate(meta, kw::ORDER));
-                return Ok(());
-            }
-            let text = lit.value();
-            let mut chars = text.chars();
-            match (chars.next(), chars.next()) {
-                (Some(prefix @ ('!' | '<' | '>' | '=' | '@')), None) => {
-                    out.order = Some(Order { prefix });
-                }
-                _ => errors.push(syn::Error::new(
-                    lit.span(),
-                    format!(
-                        "unknown byte order {text:?}; expected one of the Python struct prefixes \"!\", \"<\", \">\", \"=\" or \"@\""
-                    ),
-                )),
+            if let Some(lit) = meta::value::<LitStr>(meta, errors, kw::ORDER, usage::ORDER)? {
+                order(meta, errors, &mut out.order, &lit);
             }
         } else if meta.path.is_ident(kw::CRATE) {
-            let Some(path) = value::<Path>(meta, errors, kw::CRATE, usage::CRATE)? else {
-                return Ok(());
-            };
-            if out.krate.is_some() {
-                errors.push(duplicate(meta, kw::CRATE));
-                return Ok(());
+            if let Some(path) = meta::value::<Path>(meta, errors, kw::CRATE, usage::CRATE)? {
+                WIRE.set_once(meta, errors, kw::CRATE, &mut out.krate, path);
             }
-            out.krate = Some(path);
         } else if meta.path.is_ident(kw::PAD) {
-            reject(meta, errors, |meta| {
+            meta::reject(meta, errors, |meta| {
                 meta.error(
                     "`pad` belongs on a `[u8; N]` field, not on the type: write `#[wire(pad)]` above the padding field",
                 )
             })?;
         } else {
-            reject(meta, errors, |meta| {
-                unknown(meta, "`order = \"...\"` or `crate = path`")
-            })?;
+            WIRE.unknown(meta, errors, "expected `order = \"...\"` or `crate = path`")?;
         }
         Ok(())
     });
     out
 }
 
+/// Records `order = "<lit>"`: a repeat is reported before the prefix is looked at.
+fn order(meta: &ParseNestedMeta<'_>, errors: &mut Errors, slot: &mut Option<Order>, lit: &LitStr) {
+    if slot.is_some() {
+        errors.push(WIRE.duplicate(meta, kw::ORDER));
+        return;
+    }
+    match prefix(&lit.value()) {
+        Some(prefix) => *slot = Some(Order { prefix }),
+        None => errors.push(syn::Error::new(
+            lit.span(),
+            format!(
+                "unknown byte order {:?}; expected one of the Python struct prefixes \"!\", \"<\", \">\", \"=\" or \"@\"",
+                lit.value()
+            ),
+        )),
+    }
+}
+
+/// The byte-order prefix `text` is, if it is exactly one of Python's.
+fn prefix(text: &str) -> Option<char> {
+    let mut chars = text.chars();
+    match (chars.next(), chars.next()) {
+        (Some(prefix @ ('!' | '<' | '>' | '=' | '@')), None) => Some(prefix),
+        _ => None,
+    }
+}
+
 /// Parses the attributes of a field.
 pub fn field(attrs: &[Attribute], errors: &mut Errors) -> Field {
     let mut out = Field::default();
-    parse_wire_attrs(attrs, errors, |meta, errors| {
+    meta::parse_attrs(attrs, kw::WIRE, errors, |meta, errors| {
         if meta.path.is_ident(kw::PAD) {
-            if !meta.input.is_empty() && !meta.input.peek(Token![,]) {
-                return reject(meta, errors, |meta| {
+            if !meta::is_bare(meta) {
+                return meta::reject(meta, errors, |meta| {
                     meta.error("`pad` takes no value: write `#[wire(pad)]`; the field's `[u8; N]` type gives the length")
                 });
             }
-            if out.pad.is_some() {
-                errors.push(duplicate(meta, kw::PAD));
-                return Ok(());
+            if let Some(ident) = meta.path.get_ident() {
+                WIRE.set_once(meta, errors, kw::PAD, &mut out.pad, ident.clone());
             }
-            out.pad = meta.path.get_ident().cloned();
         } else if meta.path.is_ident(kw::ORDER) {
-            reject(meta, errors, |meta| {
+            meta::reject(meta, errors, |meta| {
                 meta.error("`order` belongs on the struct or enum, not on a field: one Python format has one byte order")
             })?;
         } else if meta.path.is_ident(kw::CRATE) {
-            reject(meta, errors, |meta| {
+            meta::reject(meta, errors, |meta| {
                 meta.error("`crate` belongs on the struct or enum, not on a field: write `#[wire(crate = path)]` above the type")
             })?;
         } else {
-            reject(meta, errors, |meta| unknown(meta, "`pad`"))?;
+            WIRE.unknown(meta, errors, "expected `pad`")?;
         }
         Ok(())
     });
@@ -211,7 +132,7 @@ pub fn field(attrs: &[Attribute], errors: &mut Errors) -> Field {
 
 /// Rejects `#[wire(...)]` on enum variants, where no keyword applies.
 pub fn variant(attrs: &[Attribute], errors: &mut Errors) {
-    for attr in attrs.iter().filter(|a| a.path().is_ident("wire")) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident(kw::WIRE)) {
         errors.spanned(
             attr,
             "`#[wire(...)]` does not apply to enum variants: put `order` or `crate` on the enum, and give the variant its value with `Variant = 1`",
@@ -219,19 +140,12 @@ pub fn variant(attrs: &[Attribute], errors: &mut Errors) {
     }
 }
 
-fn unknown(meta: &ParseNestedMeta<'_>, expected: &str) -> syn::Error {
-    let name = key_name(&meta.path);
-    meta.error(format!(
-        "unknown wire attribute `{name}`; expected {expected}"
-    ))
-}
-
 /// Collects the `#[repr(...)]` hints of an enum.
 ///
 /// Whether they are enough is decided in `valid.rs`; malformed `repr`s are the compiler's to report.
 pub fn repr(attrs: &[Attribute]) -> Repr {
     let mut out = Repr::default();
-    for attr in attrs.iter().filter(|a| a.path().is_ident("repr")) {
+    for attr in attrs.iter().filter(|a| a.path().is_ident(kw::REPR)) {
         let _compiler_reports_malformed_reprs = attr.parse_nested_meta(|meta| {
             if let Some(ident) = meta.path.get_ident() {
                 if REPRS.contains(&ident.to_string().as_str()) {
@@ -281,6 +195,30 @@ mod tests {
         assert!(err.unwrap().starts_with("malformed `order`"));
         let (_, err) = container_of("#[wire(order)]");
         assert!(err.unwrap().starts_with("`order` needs a value"));
+        let (_, err) = container_of(r#"#[wire(order = "<", order = "bad")]"#);
+        assert!(err.unwrap().starts_with("duplicate wire attribute `order`"));
+    }
+
+    #[test]
+    fn prefixes_are_single_python_characters() {
+        assert_eq!(prefix("@"), Some('@'));
+        assert_eq!(prefix("!"), Some('!'));
+        assert_eq!(prefix(""), None);
+        assert_eq!(prefix("<<"), None);
+        assert_eq!(prefix("x"), None);
+    }
+
+    #[test]
+    fn repeated_pad_is_reported_at_the_second() {
+        let item: syn::DeriveInput =
+            syn::parse_str("struct S { #[wire(pad, pad)] #[wire(pad)] a: [u8; 1] }").unwrap();
+        let syn::Data::Struct(data) = &item.data else {
+            unreachable!()
+        };
+        let mut errors = Errors::default();
+        let out = field(&data.fields.iter().next().unwrap().attrs, &mut errors);
+        assert!(out.pad.is_some());
+        assert_eq!(errors.finish().unwrap_err().into_iter().count(), 2);
     }
 
     #[test]
@@ -290,11 +228,5 @@ mod tests {
         let repr = repr(&item.attrs);
         assert_eq!(repr.int.unwrap(), "u16");
         assert_eq!(repr.other.unwrap(), "C");
-    }
-
-    #[test]
-    fn keys_are_named_as_written() {
-        let path: Path = syn::parse_str("pad::more").unwrap();
-        assert_eq!(key_name(&path), "pad::more");
     }
 }

@@ -1,18 +1,26 @@
-//! Rules that look at the whole input: generics, field types, padding fields, enum shape.
+//! Rules that look at the whole input: shape, generics, field types, padding fields, enum shape.
 
-use super::ast::{Enum, Field, Input, Struct, has_fields};
+use super::ast::{Data, Enum, Field, Input, has_fields};
 use super::attr;
 use crate::errors::Errors;
 use syn::{Generics, Type};
 
-/// Checks a parsed model, reporting every independent mistake at once.
-pub fn check(input: &Input<'_>) -> syn::Result<()> {
-    let mut errors = Errors::default();
-    match input {
-        Input::Struct(s) => check_struct(s, &mut errors),
-        Input::Enum(e) => check_enum(e, &mut errors),
+/// Checks a parsed model, recording every independent mistake in `errors`.
+pub fn check(input: &Input<'_>, errors: &mut Errors) {
+    match &input.data {
+        Data::Struct(fields) => {
+            check_generics(input.generics, errors);
+            check_fields(fields, errors);
+        }
+        Data::Enum(e) => {
+            check_generics(input.generics, errors);
+            check_enum(input.ident, e, errors);
+        }
+        Data::Union(data) => errors.spanned(
+            data.union_token,
+            "#[derive(Wire)] does not support unions: nothing on the wire says which member is set; use a struct, or an enum with #[repr(u8)]",
+        ),
     }
-    errors.finish()
 }
 
 fn check_generics(generics: &Generics, errors: &mut Errors) {
@@ -24,9 +32,8 @@ fn check_generics(generics: &Generics, errors: &mut Errors) {
     }
 }
 
-fn check_struct(s: &Struct<'_>, errors: &mut Errors) {
-    check_generics(s.generics, errors);
-    for field in &s.fields {
+fn check_fields(fields: &[Field<'_>], errors: &mut Errors) {
+    for field in fields {
         if field.attrs.pad.is_some() {
             check_pad(field, errors);
         } else if let Some((ty, why)) = unsupported(field.ty) {
@@ -54,11 +61,10 @@ fn check_pad(field: &Field<'_>, errors: &mut Errors) {
     }
 }
 
-fn check_enum(e: &Enum<'_>, errors: &mut Errors) {
-    check_generics(e.generics, errors);
+fn check_enum(ident: &syn::Ident, e: &Enum<'_>, errors: &mut Errors) {
     if e.variants.is_empty() {
         errors.spanned(
-            e.ident,
+            ident,
             "a Wire enum needs at least one variant: an empty enum has no value to unpack",
         );
     } else if e.repr.int.is_none() {
@@ -71,7 +77,7 @@ fn check_enum(e: &Enum<'_>, errors: &mut Errors) {
                 ),
             ),
             None => errors.spanned(
-                e.ident,
+                ident,
                 format!(
                     "a Wire enum needs an integer repr to fix its size on the wire: add `#[repr(u8)]` or another of {}",
                     attr::REPRS.join(", ")
