@@ -13,13 +13,17 @@
 //! - [`files`]: Unix socket files: stale, live, not a socket, removal, permissions.
 //! - [`shutdown`]: graceful shutdown, goaway, dead servers and lazy reconnection.
 //! - [`load`]: a thousand connections at once.
+//! - [`handlers`]: what handlers can rely on: the caller's address.
+//! - [`stats`]: the server's live counts of connections and calls.
 
 mod abuse;
 mod calls;
 mod files;
+mod handlers;
 mod http;
 mod lab;
 mod load;
 mod shutdown;
+mod stats;
 mod support;
 mod timeouts;

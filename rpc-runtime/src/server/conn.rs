@@ -5,11 +5,13 @@
 //! at once costs no task, no channel and no thread hop. Calls that wait are spawned and report
 //! back over a channel. Replies collect in one buffer that goes out in one write.
 
+use super::call::{Peer, PeerCall, with_peer};
 use super::registry::DESCRIBE;
+use super::stats::CallCount;
 use super::{ConnectionGuard, ShutdownHandle};
 use crate::Wire as _;
 use crate::frame::{self, FrameError, FrameKind, Header, Status};
-use crate::service::{Call, Reply};
+use crate::service::Reply;
 use crate::transport::Stream;
 use smol::channel::{Receiver, Sender, unbounded};
 use smol::future::FutureExt as _;
@@ -53,10 +55,13 @@ pub(crate) async fn serve(
     guard: ConnectionGuard,
 ) {
     let (done_tx, done_rx) = unbounded();
+    let calls = CallCount::new(Arc::clone(&guard.shared().counters));
     let mut conn = Conn {
+        peer: stream.peer(),
         stream,
         ex,
         guard,
+        calls,
         rbuf: vec![0; READ_CHUNK],
         filled: 0,
         wbuf: Vec::with_capacity(READ_CHUNK),
@@ -104,8 +109,13 @@ enum Event {
 
 struct Conn {
     stream: Stream,
+    /// The client, as handlers see it through `current_peer`.
+    peer: Peer,
     ex: Arc<Executor<'static>>,
     guard: ConnectionGuard,
+    /// This connection's share of the server's calls in flight, brought up to date before
+    /// every wait (once per batch, not per call).
+    calls: CallCount,
     /// Bytes read and not yet parsed: `rbuf[..filled]`.
     rbuf: Vec<u8>,
     filled: usize,
@@ -242,6 +252,7 @@ impl Conn {
     }
 
     async fn wait(&mut self, can_read: bool, deadline: Instant) -> Event {
+        self.calls.report(self.running.len());
         if self.filled == self.rbuf.len() {
             // A frame larger than the buffer: grow up to the largest frame allowed.
             let limit = Header::SIZE + self.guard.shared().limits.max_frame as usize;
@@ -384,17 +395,27 @@ impl Conn {
             error_frame(&mut self.wbuf, id, Status::SchemaMismatch, &message);
             return;
         }
-        let Some(mut call) = entry.service.start(header.method, body) else {
-            let message = format!("no method with id {:#010x} is served here", header.method);
-            error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
-            return;
+        // Start and poll once right here: most handlers finish without waiting.
+        let started = with_peer(self.peer, || {
+            let mut call = entry.service.start(header.method, body)?;
+            let mut cx = Context::from_waker(Waker::noop());
+            Some(match call.as_mut().poll(&mut cx) {
+                Poll::Ready(reply) => Err(reply),
+                Poll::Pending => Ok(call),
+            })
+        });
+        let call = match started {
+            None => {
+                let message = format!("no method with id {:#010x} is served here", header.method);
+                error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
+                return;
+            }
+            Some(Err(reply)) => {
+                self.finish(id, reply);
+                return;
+            }
+            Some(Ok(call)) => PeerCall::new(call, self.peer),
         };
-        // Poll once right here: most handlers finish without waiting.
-        let mut cx = Context::from_waker(Waker::noop());
-        if let Poll::Ready(reply) = call.as_mut().poll(&mut cx) {
-            self.finish(id, reply);
-            return;
-        }
         let deadline = (header.timeout_ms > 0)
             .then(|| Instant::now() + Duration::from_millis(u64::from(header.timeout_ms)));
         let task = self
@@ -434,7 +455,7 @@ impl Conn {
 }
 
 /// Runs a call that waited on its first poll, racing it against its deadline.
-async fn run_call(call: Call, deadline: Option<Instant>, id: u32, done: Sender<(u32, Reply)>) {
+async fn run_call(call: PeerCall, deadline: Option<Instant>, id: u32, done: Sender<(u32, Reply)>) {
     let reply = match deadline {
         Some(at) => {
             let call = pin!(call);

@@ -1,0 +1,99 @@
+//! Running a handler on behalf of a connection: the caller's address in a thread-local while
+//! the handler is polled.
+
+use crate::service::{Call, Reply};
+use core::fmt;
+use std::cell::Cell;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+/// Where a call came from: the other end of its connection.
+///
+/// Read it inside a handler with [`current_peer`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Peer {
+    /// A TCP client at this address.
+    Tcp(SocketAddr),
+    /// A client on a Unix domain socket. Such clients are usually unnamed, so every one of
+    /// them looks the same; the socket file's permissions decide who may connect.
+    Unix,
+    /// A client in this process, over the in-memory transport (`memory://NAME`).
+    Memory,
+}
+
+impl fmt::Display for Peer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Peer::Tcp(addr) => write!(f, "tcp://{addr}"),
+            Peer::Unix => f.write_str("unix"),
+            Peer::Memory => f.write_str("memory"),
+        }
+    }
+}
+
+thread_local! {
+    static CURRENT: Cell<Option<Peer>> = const { Cell::new(None) };
+}
+
+/// The peer of the call whose handler is running on this thread, or `None` outside one.
+///
+/// The server sets it around every poll of a handler's future, whether the call finishes on
+/// its first poll or waits and runs as a task, and restores the previous value after. So it
+/// is only meaningful inside a handler (and in code the handler calls on the same thread
+/// during that poll); read it before the handler's first `.await` when in doubt, and keep
+/// the value rather than reading it from work spawned elsewhere.
+///
+/// # Examples
+///
+/// ```
+/// use rpc_runtime::server::{Peer, current_peer};
+///
+/// // A handler can key a rate limit by client address:
+/// fn throttle_key(name: &str) -> String {
+///     match current_peer() {
+///         Some(Peer::Tcp(addr)) => format!("{name}@{}", addr.ip()),
+///         _ => name.to_owned(),
+///     }
+/// }
+/// assert_eq!(throttle_key("alice"), "alice"); // not inside a handler
+/// ```
+pub fn current_peer() -> Option<Peer> {
+    CURRENT.with(Cell::get)
+}
+
+/// Runs `f` with [`current_peer`] returning `peer`, restoring the previous value after, even
+/// when `f` unwinds.
+pub(crate) fn with_peer<R>(peer: Peer, f: impl FnOnce() -> R) -> R {
+    struct Restore(Option<Peer>);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            CURRENT.with(|c| c.set(self.0));
+        }
+    }
+    let _restore = Restore(CURRENT.with(|c| c.replace(Some(peer))));
+    f()
+}
+
+/// A call that waited on its first poll, polled from its own task with its peer set.
+pub(crate) struct PeerCall {
+    call: Call,
+    peer: Peer,
+}
+
+impl PeerCall {
+    pub(crate) fn new(call: Call, peer: Peer) -> Self {
+        PeerCall { call, peer }
+    }
+}
+
+impl Future for PeerCall {
+    type Output = Reply;
+
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
+        let this = self.get_mut();
+        with_peer(this.peer, || this.call.as_mut().poll(cx))
+    }
+}
