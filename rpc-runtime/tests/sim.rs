@@ -7,8 +7,9 @@
 //! resolves exactly once with an outcome its plan allows (its own reply, the typed error it
 //! asked for, `deadline exceeded` only with a timeout, `unavailable` only when connections
 //! are reset, or the caller's cancel), that nothing is left waiting (each seed finishes
-//! within a generous bound), and that every handler the server started is finished or
-//! dropped once the calls are resolved, while the clients are still connected.
+//! within a generous bound), and that once the calls are resolved, while the clients are
+//! still connected, every handler the server started is finished or dropped and the server's
+//! count of calls in flight is back to zero.
 //!
 //! The seed fixes the scenario and each connection's faults; thread scheduling and timers
 //! still vary between runs, so a failing seed reproduces its scenario, and usually its
@@ -391,11 +392,19 @@ fn run(seed: u64, tally: &mut Tally) {
     // Every handler ends: cancels and deadlines reach the server while the clients are still
     // connected, so nothing waits for a connection to close.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while handlers.alive.load(Ordering::SeqCst) > 0 {
+    let stats = server.stats();
+    loop {
+        let (alive, in_flight) = (
+            handlers.alive.load(Ordering::SeqCst),
+            stats.calls_in_flight(),
+        );
+        if alive == 0 && in_flight == 0 {
+            break;
+        }
         assert!(
             Instant::now() < deadline,
-            "{} handlers still running after every call resolved",
-            handlers.alive.load(Ordering::SeqCst)
+            "after every call resolved, {alive} handlers still run and the server counts \
+             {in_flight} calls in flight"
         );
         std::thread::sleep(Duration::from_millis(5));
     }
