@@ -17,9 +17,10 @@ use crate::Wire as _;
 use crate::error::{RpcError, WireError};
 use crate::frame::{self, FrameKind, Header, Status};
 use crate::transport::Stream;
-use smol::io::{AsyncRead, AsyncWriteExt as _};
+use smol::io::{AsyncRead, AsyncWrite};
 use std::collections::HashMap;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -62,6 +63,9 @@ struct State {
     /// reader, so it must outlive each read attempt rather than be cloned per read.
     rstream: Option<Stream>,
     calls: HashMap<u32, Slot>,
+    /// The flush task, when its write waits and another holds the reader role: woken to
+    /// read when the role is free and no call wants it.
+    flush_waker: Option<Waker>,
     /// Set once the connection is unusable; pending and new calls fail with it.
     closed: Option<RpcError>,
 }
@@ -405,10 +409,35 @@ impl Conn {
     }
 }
 
+/// Finishes a write the socket could not take at once, from `buf[from..]`, then everything
+/// queued meanwhile. While the socket is full it also reads whenever nobody else does: the
+/// server may be waiting for us to read its replies before it reads again, and with no call
+/// waiting nobody else would.
 async fn flush_later(conn: Arc<Conn>, mut buf: Vec<u8>, mut from: usize) {
     let mut stream = conn.stream.clone();
+    let mut reader = FlushReader {
+        conn: &conn,
+        held: false,
+    };
     loop {
-        if let Err(e) = stream.write_all(&buf[from..]).await {
+        let written = std::future::poll_fn(|cx| {
+            while from < buf.len() {
+                match Pin::new(&mut stream).poll_write(cx, &buf[from..]) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    Poll::Ready(Ok(n)) => from += n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        if reader.read(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            }
+            Poll::Ready(Ok(()))
+        })
+        .await;
+        if let Err(e) = written {
+            drop(reader);
             conn.fail(RpcError::new(
                 Status::Unavailable,
                 format!("connection lost: {e}"),
@@ -424,6 +453,44 @@ async fn flush_later(conn: Arc<Conn>, mut buf: Vec<u8>, mut from: usize) {
         let spare = std::mem::take(&mut st.spare);
         buf = std::mem::replace(&mut st.out, spare);
         from = 0;
+    }
+}
+
+/// The reader role as the flush task holds it, while its write waits; released on drop.
+struct FlushReader<'a> {
+    conn: &'a Arc<Conn>,
+    held: bool,
+}
+
+impl FlushReader<'_> {
+    /// Reads once if nobody else reads (taking the role), like a waiting call would.
+    /// `Pending` when there is nothing to read now or another holds the role; either way
+    /// `cx` is woken when there is something to do.
+    fn read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.held {
+            let mut st = self.conn.lock();
+            if st.reading {
+                // Whoever reads hands the role on when done, to us if no call waits.
+                st.flush_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            st.reading = true;
+            st.flush_waker = None;
+            self.held = true;
+        }
+        self.conn.read_some(cx)
+    }
+}
+
+impl Drop for FlushReader<'_> {
+    fn drop(&mut self) {
+        let mut st = self.conn.lock();
+        st.flush_waker = None;
+        let next = release_reader(&mut self.held, &mut st);
+        drop(st);
+        if let Some(w) = next {
+            w.wake();
+        }
     }
 }
 
@@ -448,6 +515,7 @@ impl State {
             .values_mut()
             .find(|s| s.done.is_none() && s.waker.is_some())
             .and_then(|s| s.waker.take())
+            .or_else(|| self.flush_waker.take())
     }
 }
 
@@ -556,7 +624,8 @@ impl Drop for PendingCall {
 mod tests {
     use super::*;
     use crate::frame::DEFAULT_MAX_BODY;
-    use crate::transport::memory::MemoryStream;
+    use crate::transport::memory::{Faults, MemoryStream};
+    use smol::future::FutureExt as _;
     use std::sync::atomic::AtomicUsize;
     use std::task::Wake;
 
@@ -767,6 +836,54 @@ mod tests {
                 "the call waits on a dead connection and nothing will wake it"
             ),
         }
+    }
+
+    /// The server writes a reply and reads nothing more until it is written, while the
+    /// client is writing a request too big for the socket, and the call is dropped, so no
+    /// call is left to read: the client's writer must read meanwhile, or both ends wait on
+    /// each other forever.
+    #[test]
+    fn a_client_that_is_writing_reads_for_a_server_that_is_writing() {
+        use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(64));
+        let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+        let big = vec![7; 4096];
+        let mut a = conn
+            .start(FrameKind::Request, 7, 0, 0, |out| {
+                out.extend_from_slice(&big);
+                Ok(())
+            })
+            .expect("start");
+        let id = a.id;
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(Pin::new(&mut a).poll(&mut cx).is_pending());
+        assert!(
+            Pin::new(&mut a).poll(&mut cx).is_pending(),
+            "the request is being sent"
+        );
+        drop(a);
+        let mut server = server;
+        let mut reply = Vec::new();
+        frame::encode_bytes(&mut reply, Header::new(FrameKind::Response, id), &big);
+        let exchange = async {
+            server.write_all(&reply).await.expect("reply");
+            // Only now does this server read: the request, then the cancel.
+            let mut request = vec![0; Header::SIZE + big.len()];
+            server.read_exact(&mut request).await.expect("request");
+            let mut cancel = [0; Header::SIZE];
+            server.read_exact(&mut cancel).await.expect("cancel");
+            let cancel = frame::parse(&cancel, 0).unwrap().unwrap();
+            assert_eq!(
+                (cancel.header.kind, cancel.header.call_id),
+                (FrameKind::Cancel, id)
+            );
+            true
+        };
+        let done = smol::block_on(exchange.or(async {
+            smol::Timer::after(std::time::Duration::from_secs(20)).await;
+            false
+        }));
+        assert!(done, "client and server each wait for the other to read");
     }
 
     #[test]
