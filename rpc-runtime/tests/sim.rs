@@ -197,16 +197,16 @@ impl Scenario {
                             0..4 => 0,
                             _ => rng.u32(1..=15),
                         },
-                        size: if rng.f64() < 0.1 {
-                            rng.u32(0..=3_000)
+                        size: if rng.f64() < 0.05 {
+                            rng.u32(0..=2_000)
                         } else {
                             rng.u32(0..=20)
                         },
                         fail: rng.f64() < 0.1,
                     })
                 } else {
-                    let n = if rng.f64() < 0.3 {
-                        rng.u32(0..=2_000)
+                    let n = if rng.f64() < 0.1 {
+                        rng.u32(0..=1_500)
                     } else {
                         rng.u32(0..=20)
                     };
@@ -289,9 +289,10 @@ fn run(seed: u64, tally: &mut Tally) {
     let name = format!("sim-{}-{seed}", std::process::id());
     set_faults(&name, scenario.faults);
     let handlers = Arc::new(Handlers::default());
+    // The default read timeout: on a 64-byte buffer with delays, a long reply can take
+    // seconds to go out, and the server bounds a whole write (not its progress) by it.
     let limits = Limits {
         shutdown_grace: Duration::from_secs(1),
-        read_timeout: Duration::from_secs(2),
         ..Limits::default()
     };
     let server = Server::builder()
