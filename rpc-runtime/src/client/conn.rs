@@ -3,7 +3,9 @@
 //! Writing: callers append their request frames to one buffer. The first caller to find nobody
 //! writing takes the job, but first yields once, so that every other caller the executor has
 //! ready appends its frame too; then it hands the whole buffer to the socket in one
-//! non-blocking write. Only when the socket is full does a task take over the rest.
+//! non-blocking write. Only when the socket is full does a task take over the rest; while it
+//! waits, it also reads whenever nobody else does, since the server may not read until its
+//! own replies are taken.
 //!
 //! Reading: the callers themselves read (leader/follower). One waiting caller at a time holds
 //! the reader role: it reads whatever the socket has, completes every call the replies belong
@@ -877,6 +879,59 @@ mod tests {
                 (cancel.header.kind, cancel.header.call_id),
                 (FrameKind::Cancel, id)
             );
+            true
+        };
+        let done = smol::block_on(exchange.or(async {
+            smol::Timer::after(std::time::Duration::from_secs(20)).await;
+            false
+        }));
+        assert!(done, "client and server each wait for the other to read");
+    }
+
+    /// As above, but a call holds the reader role when the flush task starts waiting: when
+    /// that call completes and no other call waits, the role must pass to the flush task.
+    #[test]
+    fn a_reader_finishing_hands_the_role_to_a_waiting_flush() {
+        use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(64));
+        let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+        let mut server = Server(Stream::Memory(server));
+        let mut a = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads");
+        assert_eq!(server.requests(), [a.call.id]);
+        let big = vec![7; 4096];
+        let mut b = conn
+            .start(FrameKind::Request, 7, 0, 0, |out| {
+                out.extend_from_slice(&big);
+                Ok(())
+            })
+            .expect("start");
+        let b_id = b.id;
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(Pin::new(&mut b).poll(&mut cx).is_pending());
+        assert!(
+            Pin::new(&mut b).poll(&mut cx).is_pending(),
+            "the request is being sent"
+        );
+        drop(b);
+        // The flush task (on another thread) finds a reading and waits for the role.
+        let waiting_since = std::time::Instant::now();
+        while conn.lock().flush_waker.is_none() {
+            assert!(
+                waiting_since.elapsed().as_secs() < 20,
+                "the flush task never waited"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        let mut reply = Vec::new();
+        frame::encode_bytes(&mut reply, Header::new(FrameKind::Response, b_id), &big);
+        let mut server = server.0;
+        let exchange = async {
+            server.write_all(&reply).await.expect("reply");
+            let mut request = vec![0; Header::SIZE + big.len()];
+            server.read_exact(&mut request).await.expect("request");
             true
         };
         let done = smol::block_on(exchange.or(async {
