@@ -26,270 +26,27 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+mod faults;
+mod listener;
+
+pub use faults::Faults;
+pub use listener::{MemoryListener, set_faults};
+
 use async_io::Timer;
 use core::fmt;
 use core::future::Future as _;
 use core::pin::Pin;
 use core::task::{Context, Poll, Waker};
 use smol::io::{AsyncRead, AsyncWrite};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, Mutex, MutexGuard, Weak};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 /// Bytes each direction of a connection buffers before writers wait, unless
 /// [`Faults::buffer`] says otherwise.
 pub const DEFAULT_BUFFER: usize = 64 * 1024;
-
-/// How many connections may wait for `accept` before `connect` is refused.
-const BACKLOG: usize = 1024;
-
-/// Seeded misbehaviour for memory connections, for tests.
-///
-/// Every connection draws its faults from its own random generator, seeded from
-/// [`Faults::seeded`]'s seed and the connection's number on its listener, so a seed replays
-/// the same faults for the same sequence of reads and writes. The default has no faults.
-///
-/// # Examples
-///
-/// ```
-/// use rpc_runtime::transport::memory::{Faults, MemoryStream};
-/// use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
-/// use std::time::Duration;
-///
-/// // Writes taken in pieces, delivered up to 2 ms late, read in pieces.
-/// let faults = Faults::seeded(7).split(0.5).delay(0.5, Duration::from_millis(2));
-/// let (mut a, mut b) = MemoryStream::pair_with(&faults);
-/// smol::block_on(async {
-///     a.write_all(b"hello, world").await?;
-///     let mut got = [0; 12];
-///     b.read_exact(&mut got).await?;
-///     assert_eq!(&got, b"hello, world");
-///     Ok::<(), std::io::Error>(())
-/// })?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Faults {
-    seed: u64,
-    delay_chance: f64,
-    max_delay: Duration,
-    split_chance: f64,
-    reset_chance: f64,
-    buffer: usize,
-}
-
-impl Default for Faults {
-    fn default() -> Self {
-        Faults::seeded(0)
-    }
-}
-
-impl Faults {
-    /// No faults yet, with `seed` for those added.
-    pub fn seeded(seed: u64) -> Faults {
-        Faults {
-            seed,
-            delay_chance: 0.0,
-            max_delay: Duration::ZERO,
-            split_chance: 0.0,
-            reset_chance: 0.0,
-            buffer: DEFAULT_BUFFER,
-        }
-    }
-
-    /// With probability `chance`, a write's bytes reach the reader after a random delay of
-    /// up to `max`. Bytes still arrive in order: a later write never overtakes a delayed one.
-    pub fn delay(mut self, chance: f64, max: Duration) -> Faults {
-        self.delay_chance = chance.clamp(0.0, 1.0);
-        self.max_delay = max;
-        self
-    }
-
-    /// With probability `chance`, a write takes only a random prefix of what it is given,
-    /// and (separately) a read returns only a random prefix of what has arrived.
-    pub fn split(mut self, chance: f64) -> Faults {
-        self.split_chance = chance.clamp(0.0, 1.0);
-        self
-    }
-
-    /// With probability `chance` per write, the connection is reset instead: both ends get
-    /// `ConnectionReset` from then on and whatever was in flight is lost.
-    pub fn reset(mut self, chance: f64) -> Faults {
-        self.reset_chance = chance.clamp(0.0, 1.0);
-        self
-    }
-
-    /// Bytes each direction buffers before writers wait (at least 1). Small buffers make
-    /// writers meet backpressure often.
-    pub fn buffer(mut self, bytes: usize) -> Faults {
-        self.buffer = bytes.max(1);
-        self
-    }
-
-    /// The faults of connection number `n` in a sequence seeded with `self.seed`.
-    fn for_connection(&self, n: u64) -> [fastrand::Rng; 2] {
-        let mut seeds = fastrand::Rng::with_seed(self.seed ^ n.wrapping_mul(0x9e37_79b9_7f4a_7c15));
-        [
-            fastrand::Rng::with_seed(seeds.u64(..)),
-            fastrand::Rng::with_seed(seeds.u64(..)),
-        ]
-    }
-}
-
-/// What the registry knows about one name.
-#[derive(Debug, Default)]
-struct Name {
-    listener: Weak<Backlog>,
-    faults: Option<Faults>,
-    /// Connections made to this name so far; numbers each connection's faults.
-    connections: u64,
-}
-
-static REGISTRY: LazyLock<Mutex<HashMap<String, Name>>> = LazyLock::new(Mutex::default);
-
-fn registry() -> MutexGuard<'static, HashMap<String, Name>> {
-    // Every update leaves the map consistent, so a panic elsewhere cannot corrupt it.
-    REGISTRY
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
-/// Applies `faults` to every connection made to the memory listener `name` from now on,
-/// whether or not it is bound yet. [`Faults::default`] turns them off again.
-///
-/// # Examples
-///
-/// ```
-/// use rpc_runtime::transport::memory::{Faults, MemoryListener, MemoryStream, set_faults};
-///
-/// set_faults("faults-doc", Faults::seeded(1).reset(1.0));
-/// let _listener = MemoryListener::bind("faults-doc")?;
-/// let mut client = MemoryStream::connect("faults-doc")?;
-/// // Every write resets the connection.
-/// let err = smol::block_on(smol::io::AsyncWriteExt::write(&mut client, b"x")).unwrap_err();
-/// assert_eq!(err.kind(), std::io::ErrorKind::ConnectionReset);
-/// # Ok::<(), std::io::Error>(())
-/// ```
-pub fn set_faults(name: &str, faults: Faults) {
-    let mut names = registry();
-    let entry = names.entry(name.to_owned()).or_default();
-    entry.faults = (faults != Faults::default()).then_some(faults);
-    if entry.faults.is_none() && entry.listener.strong_count() == 0 {
-        names.remove(name);
-    }
-}
-
-/// A listener bound to a name in this process; [`MemoryStream::connect`] reaches it.
-///
-/// Dropping it frees the name; connections not yet accepted are reset.
-pub struct MemoryListener {
-    name: String,
-    backlog: Arc<Backlog>,
-}
-
-#[derive(Default)]
-struct Backlog {
-    state: Mutex<BacklogState>,
-}
-
-#[derive(Default)]
-struct BacklogState {
-    queue: VecDeque<MemoryStream>,
-    wakers: Wakers,
-}
-
-impl Backlog {
-    fn lock(&self) -> MutexGuard<'_, BacklogState> {
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-}
-
-impl fmt::Debug for MemoryListener {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemoryListener")
-            .field("name", &self.name)
-            .field("waiting", &self.backlog.lock().queue.len())
-            .finish()
-    }
-}
-
-impl MemoryListener {
-    /// Binds `name`.
-    ///
-    /// # Errors
-    ///
-    /// `AddrInUse` when a live listener holds the name.
-    pub fn bind(name: &str) -> io::Result<MemoryListener> {
-        let mut names = registry();
-        let entry = names.entry(name.to_owned()).or_default();
-        if entry.listener.strong_count() > 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::AddrInUse,
-                format!("memory://{name} is already bound"),
-            ));
-        }
-        let backlog = Arc::new(Backlog::default());
-        entry.listener = Arc::downgrade(&backlog);
-        Ok(MemoryListener {
-            name: name.to_owned(),
-            backlog,
-        })
-    }
-
-    /// The name this listener is bound to.
-    pub fn name(&self) -> &str {
-        &self.name
-    }
-
-    /// Waits for the next connection.
-    ///
-    /// # Errors
-    ///
-    /// None today; the signature matches the socket listeners'.
-    pub async fn accept(&self) -> io::Result<MemoryStream> {
-        std::future::poll_fn(|cx| self.poll_accept(cx)).await
-    }
-
-    /// Takes the next connection, or registers `cx` to be woken when one arrives.
-    ///
-    /// # Errors
-    ///
-    /// None today; the signature matches the socket listeners'.
-    pub fn poll_accept(&self, cx: &mut Context<'_>) -> Poll<io::Result<MemoryStream>> {
-        let mut st = self.backlog.lock();
-        match st.queue.pop_front() {
-            Some(stream) => Poll::Ready(Ok(stream)),
-            None => {
-                st.wakers.register(0, cx.waker());
-                Poll::Pending
-            }
-        }
-    }
-}
-
-impl Drop for MemoryListener {
-    fn drop(&mut self) {
-        {
-            let mut names = registry();
-            if let Some(entry) = names.get_mut(&self.name)
-                && core::ptr::eq(entry.listener.as_ptr(), Arc::as_ptr(&self.backlog))
-            {
-                entry.listener = Weak::new();
-                if entry.faults.is_none() {
-                    names.remove(&self.name);
-                }
-            }
-        }
-        let waiting = std::mem::take(&mut self.backlog.lock().queue);
-        for stream in waiting {
-            stream.reset();
-        }
-    }
-}
 
 /// Wakers of the tasks waiting on one thing, one per handle (keyed by handle id), so that
 /// clones of a stream each get woken, as sockets' clones do.
@@ -480,7 +237,7 @@ impl MemoryStream {
         MemoryStream::pair_numbered(faults, 0)
     }
 
-    fn pair_numbered(faults: &Faults, n: u64) -> (MemoryStream, MemoryStream) {
+    pub(super) fn pair_numbered(faults: &Faults, n: u64) -> (MemoryStream, MemoryStream) {
         let [a, b] = faults.for_connection(n);
         let shared = Arc::new(Shared {
             state: Mutex::new(Connection {
@@ -506,32 +263,7 @@ impl MemoryStream {
     ///
     /// `ConnectionRefused` when no listener is bound to `name` or its backlog is full.
     pub fn connect(name: &str) -> io::Result<MemoryStream> {
-        let refused = || {
-            io::Error::new(
-                io::ErrorKind::ConnectionRefused,
-                format!("nothing listens on memory://{name}"),
-            )
-        };
-        let (backlog, faults, n) = {
-            let mut names = registry();
-            let entry = names.get_mut(name).ok_or_else(refused)?;
-            let backlog = entry.listener.upgrade().ok_or_else(refused)?;
-            entry.connections += 1;
-            let faults = entry.faults.unwrap_or_default();
-            (backlog, faults, entry.connections)
-        };
-        let (client, server) = MemoryStream::pair_numbered(&faults, n);
-        let mut wake = Vec::new();
-        {
-            let mut st = backlog.lock();
-            if st.queue.len() >= BACKLOG {
-                return Err(refused());
-            }
-            st.queue.push_back(server);
-            st.wakers.take_into(&mut wake);
-        }
-        wake.into_iter().for_each(Waker::wake);
-        Ok(client)
+        listener::connect(name)
     }
 
     /// Shuts both directions down, as `shutdown(Both)` does to a socket: the peer reads the
