@@ -1,4 +1,5 @@
-//! Where a server listens and a client connects: `tcp://host:port` or `unix://PATH`.
+//! Where a server listens and a client connects: `tcp://host:port`, `unix://PATH` or
+//! `memory://NAME`.
 
 use core::fmt;
 use core::str::FromStr;
@@ -16,6 +17,7 @@ const MAX_UNIX_PATH: usize = 107;
 /// | `tcp://[::1]:7878` | TCP over IPv6 |
 /// | `unix:///run/account.sock` | Unix socket at an absolute path |
 /// | `unix://./account.sock` | Unix socket relative to the working directory |
+/// | `memory://tests` | in-memory listener named `tests` in this process (see [`transport::memory`](crate::transport::memory)) |
 ///
 /// # Examples
 ///
@@ -26,15 +28,20 @@ const MAX_UNIX_PATH: usize = 107;
 /// assert_eq!(tcp, Endpoint::Tcp("127.0.0.1:7878".into()));
 /// let unix: Endpoint = "unix:///run/account.sock".parse()?;
 /// assert_eq!(unix.to_string(), "unix:///run/account.sock");
+/// let memory: Endpoint = "memory://tests".parse()?;
+/// assert_eq!(memory, Endpoint::Memory("tests".into()));
 /// assert!("http://example.com".parse::<Endpoint>().is_err());
 /// # Ok::<(), rpc_runtime::endpoint::EndpointError>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Endpoint {
     /// A TCP address, `host:port`.
     Tcp(String),
     /// A Unix domain socket path.
     Unix(PathBuf),
+    /// The name of an in-memory listener in this process.
+    Memory(String),
 }
 
 /// Why a string is not an endpoint.
@@ -42,13 +49,17 @@ pub enum Endpoint {
 #[non_exhaustive]
 pub enum EndpointError {
     /// The string has no `scheme://` prefix.
-    #[error("endpoint {input:?} has no scheme; write tcp://HOST:PORT or unix://PATH")]
+    #[error(
+        "endpoint {input:?} has no scheme; write tcp://HOST:PORT, unix://PATH or memory://NAME"
+    )]
     MissingScheme {
         /// The string given.
         input: String,
     },
-    /// The scheme is neither `tcp` nor `unix`.
-    #[error("unknown endpoint scheme {scheme:?} in {input:?}; expected tcp:// or unix://")]
+    /// The scheme is none of `tcp`, `unix` and `memory`.
+    #[error(
+        "unknown endpoint scheme {scheme:?} in {input:?}; expected tcp://, unix:// or memory://"
+    )]
     UnknownScheme {
         /// The scheme found.
         scheme: String,
@@ -64,6 +75,12 @@ pub enum EndpointError {
     /// A Unix endpoint has an empty path.
     #[error("unix endpoint {input:?} has no path; write unix:///abs/path or unix://./rel/path")]
     EmptyPath {
+        /// The string given.
+        input: String,
+    },
+    /// A memory endpoint has an empty name.
+    #[error("memory endpoint {input:?} has no name; write memory://NAME")]
+    EmptyName {
         /// The string given.
         input: String,
     },
@@ -84,6 +101,11 @@ impl Endpoint {
     /// A TCP endpoint for `addr` (`host:port`).
     pub fn tcp(addr: impl fmt::Display) -> Endpoint {
         Endpoint::Tcp(addr.to_string())
+    }
+
+    /// An in-memory endpoint named `name`.
+    pub fn memory(name: impl Into<String>) -> Endpoint {
+        Endpoint::Memory(name.into())
     }
 }
 
@@ -119,6 +141,14 @@ impl FromStr for Endpoint {
                 }
                 Ok(Endpoint::Unix(PathBuf::from(rest)))
             }
+            "memory" => {
+                if rest.is_empty() {
+                    return Err(EndpointError::EmptyName {
+                        input: input.to_owned(),
+                    });
+                }
+                Ok(Endpoint::Memory(rest.to_owned()))
+            }
             other => Err(EndpointError::UnknownScheme {
                 scheme: other.to_owned(),
                 input: input.to_owned(),
@@ -132,6 +162,7 @@ impl fmt::Display for Endpoint {
         match self {
             Endpoint::Tcp(addr) => write!(f, "tcp://{addr}"),
             Endpoint::Unix(path) => write!(f, "unix://{}", path.display()),
+            Endpoint::Memory(name) => write!(f, "memory://{name}"),
         }
     }
 }
@@ -149,6 +180,8 @@ mod tests {
             "unix:///run/account.sock",
             "unix://./account.sock",
             "unix://relative.sock",
+            "memory://tests",
+            "memory://a/b:c",
         ] {
             let ep: Endpoint = s.parse().unwrap();
             assert_eq!(ep.to_string(), s);
@@ -169,6 +202,7 @@ mod tests {
             ("tcp://h:99999", "needs HOST:PORT"),
             ("tcp://h:80/path", "needs HOST:PORT"),
             ("unix://", "no path"),
+            ("memory://", "no name"),
         ];
         for (input, message) in cases {
             let err = input.parse::<Endpoint>().unwrap_err().to_string();

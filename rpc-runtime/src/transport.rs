@@ -1,11 +1,14 @@
-//! Byte streams and listeners over TCP and Unix sockets, behind one type each, so framing and
-//! dispatch never see which socket kind they run on.
+//! Byte streams and listeners over TCP, Unix sockets and memory, behind one type each, so
+//! framing and dispatch never see which transport they run on.
+
+pub mod memory;
 
 use crate::endpoint::Endpoint;
 use crate::error::ServeError;
 use crate::unix::UnixSocketFile;
 use core::pin::Pin;
 use core::task::{Context, Poll};
+use memory::{MemoryListener, MemoryStream};
 use smol::io::{AsyncRead, AsyncWrite};
 use smol::net::unix::UnixStream;
 use smol::net::{TcpListener, TcpStream};
@@ -18,6 +21,8 @@ pub enum Stream {
     Tcp(TcpStream),
     /// A Unix domain socket connection.
     Unix(UnixStream),
+    /// An in-memory connection in this process (see [`memory`]).
+    Memory(MemoryStream),
 }
 
 impl Stream {
@@ -34,6 +39,7 @@ impl Stream {
                 Ok(Stream::Tcp(stream))
             }
             Endpoint::Unix(path) => Ok(Stream::Unix(UnixStream::connect(path).await?)),
+            Endpoint::Memory(name) => Ok(Stream::Memory(MemoryStream::connect(name)?)),
         }
     }
 
@@ -66,6 +72,7 @@ impl Stream {
                 std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
             })),
             Stream::Unix(_) => crate::server::Peer::Unix,
+            Stream::Memory(_) => crate::server::Peer::Memory,
         }
     }
 
@@ -74,6 +81,10 @@ impl Stream {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
             Stream::Unix(s) => s.shutdown(std::net::Shutdown::Both),
+            Stream::Memory(s) => {
+                s.shutdown();
+                Ok(())
+            }
         };
     }
 }
@@ -87,6 +98,7 @@ impl AsyncRead for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Memory(s) => Pin::new(s).poll_read(cx, buf),
         }
     }
 }
@@ -100,6 +112,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
+            Stream::Memory(s) => Pin::new(s).poll_write(cx, buf),
         }
     }
 
@@ -107,6 +120,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
+            Stream::Memory(s) => Pin::new(s).poll_flush(cx),
         }
     }
 
@@ -114,6 +128,7 @@ impl AsyncWrite for Stream {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_close(cx),
             Stream::Unix(s) => Pin::new(s).poll_close(cx),
+            Stream::Memory(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
@@ -123,6 +138,7 @@ impl AsyncWrite for Stream {
 pub(crate) enum Listener {
     Tcp(TcpListener),
     Unix(smol::net::unix::UnixListener, UnixSocketFile),
+    Memory(MemoryListener),
 }
 
 impl Listener {
@@ -143,6 +159,9 @@ impl Listener {
                 let listener = smol::net::unix::UnixListener::try_from(std).map_err(listen_err)?;
                 Ok(Listener::Unix(listener, file))
             }
+            Endpoint::Memory(name) => Ok(Listener::Memory(
+                MemoryListener::bind(name).map_err(listen_err)?,
+            )),
         }
     }
 
@@ -151,6 +170,7 @@ impl Listener {
         match self {
             Listener::Tcp(l) => Ok(Endpoint::Tcp(l.local_addr()?.to_string())),
             Listener::Unix(_, file) => Ok(Endpoint::Unix(file.path().to_path_buf())),
+            Listener::Memory(l) => Ok(Endpoint::Memory(l.name().to_owned())),
         }
     }
 
@@ -166,6 +186,7 @@ impl Listener {
                 let (stream, _) = l.accept().await?;
                 Ok(Stream::Unix(stream))
             }
+            Listener::Memory(l) => Ok(Stream::Memory(l.accept().await?)),
         }
     }
 }

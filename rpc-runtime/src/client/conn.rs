@@ -3,21 +3,26 @@
 //! Writing: callers append their request frames to one buffer. The first caller to find nobody
 //! writing takes the job, but first yields once, so that every other caller the executor has
 //! ready appends its frame too; then it hands the whole buffer to the socket in one
-//! non-blocking write. Only when the socket is full does a task take over the rest.
+//! non-blocking write. Only when the socket is full does a task take over the rest; while it
+//! waits, it also reads whenever nobody else does, since the server may not read until its
+//! own replies are taken.
 //!
 //! Reading: the callers themselves read (leader/follower). One waiting caller at a time holds
 //! the reader role: it reads whatever the socket has, completes every call the replies belong
 //! to, and when its own reply is in, hands the role to another waiting caller. So replies are
 //! parsed on the thread that polled the socket and callers are woken on their own executor.
 //! Dropping a pending call removes its slot, sends a cancel frame and passes the role on.
+//! The rule that keeps every call live: whenever nobody holds the role, a waiting call has
+//! been woken to take it (by whoever released it, or by a call dropped after being chosen).
 
 use crate::Wire as _;
 use crate::error::{RpcError, WireError};
 use crate::frame::{self, FrameKind, Header, Status};
 use crate::transport::Stream;
-use smol::io::{AsyncRead, AsyncWriteExt as _};
+use smol::io::{AsyncRead, AsyncWrite};
 use std::collections::HashMap;
 use std::future::Future;
+use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,6 +42,10 @@ pub(super) struct Conn {
     /// False once the connection is closed or the server sent goaway: new calls go elsewhere.
     usable: AtomicBool,
     max_frame: u32,
+    /// Tests run this once, at the start of the next `read_some`, to act as another thread
+    /// would at that moment.
+    #[cfg(test)]
+    before_read: tests::Hook,
 }
 
 #[derive(Debug, Default)]
@@ -56,6 +65,9 @@ struct State {
     /// reader, so it must outlive each read attempt rather than be cloned per read.
     rstream: Option<Stream>,
     calls: HashMap<u32, Slot>,
+    /// The flush task, when its write waits and another holds the reader role: woken to
+    /// read when the role is free and no call wants it.
+    flush_waker: Option<Waker>,
     /// Set once the connection is unusable; pending and new calls fail with it.
     closed: Option<RpcError>,
 }
@@ -90,6 +102,8 @@ impl Conn {
             next_id: AtomicU32::new(1),
             usable: AtomicBool::new(true),
             max_frame,
+            #[cfg(test)]
+            before_read: tests::Hook::default(),
         })
     }
 
@@ -114,10 +128,21 @@ impl Conn {
         st.reading = true;
         drop(st);
         let mut cx = Context::from_waker(Waker::noop());
-        while let Poll::Ready(()) = self.read_some(&mut cx) {}
-        let mut st = self.lock();
-        st.reading = false;
-        drop(st);
+        // Read what is there, until the socket is empty or the connection ends.
+        while self.usable.load(Ordering::Acquire) {
+            if self.read_some(&mut cx).is_pending() {
+                break;
+            }
+        }
+        // A call may have started and found us reading meanwhile: it waits to be woken.
+        let next = {
+            let mut st = self.lock();
+            st.reading = false;
+            st.next_reader()
+        };
+        if let Some(w) = next {
+            w.wake();
+        }
         self.usable.load(Ordering::Acquire)
     }
 
@@ -233,13 +258,17 @@ impl Conn {
     }
 
     /// As the reader: reads once and handles every complete frame. `Ready` when something
-    /// happened (bytes arrived, or the connection ended); `Pending` when the socket is empty,
-    /// with `cx` registered to be woken when it is not.
+    /// happened (bytes arrived, or the connection ended, now or earlier); `Pending` when the
+    /// socket is empty, with `cx` registered to be woken when it is not.
     fn read_some(self: &Arc<Self>, cx: &mut Context<'_>) -> Poll<()> {
+        #[cfg(test)]
+        self.before_read.run(self);
         let (mut buf, mut filled, mut stream) = {
             let mut st = self.lock();
             if st.closed.is_some() {
-                return Poll::Pending;
+                // Another thread failed the connection (and with it every call) after the
+                // caller last looked: its call is done, and nothing more will wake it.
+                return Poll::Ready(());
             }
             let Some(stream) = st.rstream.take() else {
                 return Poll::Pending;
@@ -382,10 +411,35 @@ impl Conn {
     }
 }
 
+/// Finishes a write the socket could not take at once, from `buf[from..]`, then everything
+/// queued meanwhile. While the socket is full it also reads whenever nobody else does: the
+/// server may be waiting for us to read its replies before it reads again, and with no call
+/// waiting nobody else would.
 async fn flush_later(conn: Arc<Conn>, mut buf: Vec<u8>, mut from: usize) {
     let mut stream = conn.stream.clone();
+    let mut reader = FlushReader {
+        conn: &conn,
+        held: false,
+    };
     loop {
-        if let Err(e) = stream.write_all(&buf[from..]).await {
+        let written = std::future::poll_fn(|cx| {
+            while from < buf.len() {
+                match Pin::new(&mut stream).poll_write(cx, &buf[from..]) {
+                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
+                    Poll::Ready(Ok(n)) => from += n,
+                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
+                    Poll::Pending => {
+                        if reader.read(cx).is_pending() {
+                            return Poll::Pending;
+                        }
+                    }
+                }
+            }
+            Poll::Ready(Ok(()))
+        })
+        .await;
+        if let Err(e) = written {
+            drop(reader);
             conn.fail(RpcError::new(
                 Status::Unavailable,
                 format!("connection lost: {e}"),
@@ -404,6 +458,44 @@ async fn flush_later(conn: Arc<Conn>, mut buf: Vec<u8>, mut from: usize) {
     }
 }
 
+/// The reader role as the flush task holds it, while its write waits; released on drop.
+struct FlushReader<'a> {
+    conn: &'a Arc<Conn>,
+    held: bool,
+}
+
+impl FlushReader<'_> {
+    /// Reads once if nobody else reads (taking the role), like a waiting call would.
+    /// `Pending` when there is nothing to read now or another holds the role; either way
+    /// `cx` is woken when there is something to do.
+    fn read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
+        if !self.held {
+            let mut st = self.conn.lock();
+            if st.reading {
+                // Whoever reads hands the role on when done, to us if no call waits.
+                st.flush_waker = Some(cx.waker().clone());
+                return Poll::Pending;
+            }
+            st.reading = true;
+            st.flush_waker = None;
+            self.held = true;
+        }
+        self.conn.read_some(cx)
+    }
+}
+
+impl Drop for FlushReader<'_> {
+    fn drop(&mut self) {
+        let mut st = self.conn.lock();
+        st.flush_waker = None;
+        let next = release_reader(&mut self.held, &mut st);
+        drop(st);
+        if let Some(w) = next {
+            w.wake();
+        }
+    }
+}
+
 /// A call whose frame is queued or sent; resolves to the server's reply.
 #[derive(Debug)]
 pub(super) struct PendingCall {
@@ -415,16 +507,27 @@ pub(super) struct PendingCall {
     finished: bool,
 }
 
+impl State {
+    /// When nobody reads: the waker of a waiting call, to be woken to take the reader role.
+    fn next_reader(&mut self) -> Option<Waker> {
+        if self.reading {
+            return None;
+        }
+        self.calls
+            .values_mut()
+            .find(|s| s.done.is_none() && s.waker.is_some())
+            .and_then(|s| s.waker.take())
+            .or_else(|| self.flush_waker.take())
+    }
+}
+
 /// Gives up the reader role, if held, and returns the waker of a waiting call to take it over.
 fn release_reader(reader: &mut bool, st: &mut State) -> Option<Waker> {
     if !std::mem::take(reader) {
         return None;
     }
     st.reading = false;
-    st.calls
-        .values_mut()
-        .find(|s| s.done.is_none() && s.waker.is_some())
-        .and_then(|s| s.waker.take())
+    st.next_reader()
 }
 
 impl Future for PendingCall {
@@ -494,10 +597,15 @@ impl Drop for PendingCall {
         }
         let conn = Arc::clone(&self.conn);
         let mut st = conn.lock();
-        let next = release_reader(&mut self.reader, &mut st);
+        if std::mem::take(&mut self.reader) {
+            st.reading = false;
+        }
         // The caller gave up (timeout, or the future was dropped): forget the call and tell
         // the server, so it can stop working on it.
         let replied = st.calls.remove(&self.id).is_some_and(|s| s.done.is_some());
+        // Whether this call read, or was woken to read next and now never will: when nobody
+        // reads, wake a waiting call to take the role.
+        let next = st.next_reader();
         let mut must_flush = self.flush != Flush::No;
         if !replied && st.closed.is_none() {
             frame::encode(&mut st.out, Header::new(FrameKind::Cancel, self.id), |_| {});
@@ -511,5 +619,347 @@ impl Drop for PendingCall {
         if must_flush {
             conn.flush();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::DEFAULT_MAX_BODY;
+    use crate::transport::memory::{Faults, MemoryStream};
+    use smol::future::FutureExt as _;
+    use std::sync::atomic::AtomicUsize;
+    use std::task::Wake;
+
+    /// Something a test runs at the start of the next `read_some`.
+    #[derive(Default)]
+    pub(super) struct Hook(Mutex<Option<HookFn>>);
+
+    type HookFn = Box<dyn FnOnce(&Arc<Conn>) + Send>;
+
+    impl std::fmt::Debug for Hook {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("Hook")
+        }
+    }
+
+    impl Hook {
+        fn set(&self, hook: impl FnOnce(&Arc<Conn>) + Send + 'static) {
+            *self.0.lock().unwrap() = Some(Box::new(hook));
+        }
+
+        pub(super) fn run(&self, conn: &Arc<Conn>) {
+            let hook = self.0.lock().ok().and_then(|mut h| h.take());
+            if let Some(hook) = hook {
+                hook(conn);
+            }
+        }
+    }
+
+    /// A waker that counts its wake-ups.
+    #[derive(Default)]
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// A call polled by hand with its own counting waker.
+    struct Handle {
+        call: PendingCall,
+        count: Arc<Count>,
+        waker: Waker,
+    }
+
+    impl Handle {
+        fn start(conn: &Arc<Conn>) -> Handle {
+            let call = conn
+                .start(FrameKind::Request, 7, 0, 0, |_| Ok(()))
+                .expect("start");
+            let count = Arc::new(Count::default());
+            let waker = Waker::from(Arc::clone(&count));
+            Handle { call, count, waker }
+        }
+
+        fn poll(&mut self) -> Poll<Outcome> {
+            Pin::new(&mut self.call).poll(&mut Context::from_waker(&self.waker))
+        }
+
+        /// Polls until the call has queued and written its frame (it yields once first, and
+        /// wakes itself to be polled again: that wake-up is not counted).
+        fn poll_sent(&mut self) -> Poll<Outcome> {
+            let first = self.poll();
+            if first.is_ready() {
+                return first;
+            }
+            self.count.0.store(0, Ordering::SeqCst);
+            self.poll()
+        }
+
+        fn woken(&self) -> usize {
+            self.count.0.load(Ordering::SeqCst)
+        }
+    }
+
+    /// The server's end: reads request frames and writes replies, never waiting.
+    struct Server(Stream);
+
+    impl Server {
+        fn requests(&mut self) -> Vec<u32> {
+            let mut buf = vec![0; 4096];
+            let mut filled = 0;
+            let mut cx = Context::from_waker(Waker::noop());
+            while let Poll::Ready(Ok(n @ 1..)) =
+                Pin::new(&mut self.0).poll_read(&mut cx, &mut buf[filled..])
+            {
+                filled += n;
+            }
+            let mut ids = Vec::new();
+            let mut at = 0;
+            while let Ok(Some(parsed)) = frame::parse(&buf[at..filled], DEFAULT_MAX_BODY) {
+                if parsed.header.kind == FrameKind::Request {
+                    ids.push(parsed.header.call_id);
+                }
+                at += parsed.len;
+            }
+            ids
+        }
+
+        fn reply(&mut self, call_id: u32) {
+            let mut out = Vec::new();
+            frame::encode_bytes(&mut out, Header::new(FrameKind::Response, call_id), b"ok");
+            assert_eq!(self.0.try_write(&out).expect("write"), out.len());
+        }
+    }
+
+    fn connected() -> (Arc<Conn>, Server) {
+        let (client, server) = MemoryStream::pair();
+        (
+            Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY),
+            Server(Stream::Memory(server)),
+        )
+    }
+
+    fn assert_replied(poll: Poll<Outcome>) {
+        match poll {
+            Poll::Ready(Ok((Status::Ok, body))) => assert_eq!(body, b"ok"),
+            other => panic!("expected the reply, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn replies_complete_calls_in_any_order_and_the_reader_role_moves_on() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads and waits");
+        assert!(b.poll().is_pending(), "b waits for a to read for it");
+        assert_eq!(server.requests(), [a.call.id, b.call.id]);
+        server.reply(b.call.id);
+        assert!(a.woken() >= 1);
+        assert!(
+            a.poll().is_pending(),
+            "a read b's reply, and still waits for its own"
+        );
+        assert_eq!(b.woken(), 1);
+        assert_replied(b.poll());
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+    }
+
+    /// A call that registers while `accepts_calls` holds the reader role (another thread
+    /// starting a call at that moment) must be woken to read when the role is released.
+    #[test]
+    fn a_call_waiting_while_accepts_calls_reads_is_handed_the_reader_role() {
+        let (conn, mut server) = connected();
+        let (tx, rx) = std::sync::mpsc::channel();
+        conn.before_read.set(move |conn| {
+            let mut b = Handle::start(conn);
+            assert!(b.poll_sent().is_pending());
+            tx.send(b).unwrap();
+        });
+        assert!(conn.accepts_calls());
+        let mut b = rx.recv().unwrap();
+        assert_eq!(server.requests(), [b.call.id]);
+        server.reply(b.call.id);
+        assert!(
+            b.woken() >= 1,
+            "nobody reads for the call and nothing will wake it"
+        );
+        assert_replied(b.poll());
+    }
+
+    /// The reader hands its role to a waiting call by waking it; if that call is dropped
+    /// before it is polled, the role must go to another waiting call.
+    #[test]
+    fn a_call_dropped_after_being_handed_the_reader_role_passes_it_on() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        let mut c = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending());
+        assert!(b.poll().is_pending());
+        assert!(c.poll().is_pending());
+        assert_eq!(server.requests().len(), 3);
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        // One of b and c was woken to read next; it gives up before it is polled.
+        let (chosen, mut other) = match (b.woken(), c.woken()) {
+            (1, 0) => (b, c),
+            (0, 1) => (c, b),
+            woken => panic!("expected exactly one of b and c woken, got {woken:?}"),
+        };
+        drop(chosen);
+        server.reply(other.call.id);
+        assert!(
+            other.woken() >= 1,
+            "the reader role went to a dropped call and nobody reads for the other"
+        );
+        assert_replied(other.poll());
+    }
+
+    /// The reader is between deciding to read and reading when another thread's failed write
+    /// closes the connection: the reader must see its call failed, not wait for a read that
+    /// never comes.
+    #[test]
+    fn a_connection_failing_just_before_the_reader_reads_fails_the_call() {
+        let (conn, _server) = connected();
+        let mut a = Handle::start(&conn);
+        conn.before_read.set(|conn| {
+            conn.fail(RpcError::new(Status::Unavailable, "connection lost: test"));
+        });
+        match a.poll_sent() {
+            Poll::Ready(Err(e)) => assert_eq!(e.status, Status::Unavailable),
+            Poll::Ready(Ok(_)) => panic!("a failed connection answered"),
+            Poll::Pending => assert!(
+                a.woken() >= 1,
+                "the call waits on a dead connection and nothing will wake it"
+            ),
+        }
+    }
+
+    /// The server writes a reply and reads nothing more until it is written, while the
+    /// client is writing a request too big for the socket, and the call is dropped, so no
+    /// call is left to read: the client's writer must read meanwhile, or both ends wait on
+    /// each other forever.
+    #[test]
+    fn a_client_that_is_writing_reads_for_a_server_that_is_writing() {
+        use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(64));
+        let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+        let big = vec![7; 4096];
+        let mut a = conn
+            .start(FrameKind::Request, 7, 0, 0, |out| {
+                out.extend_from_slice(&big);
+                Ok(())
+            })
+            .expect("start");
+        let id = a.id;
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(Pin::new(&mut a).poll(&mut cx).is_pending());
+        assert!(
+            Pin::new(&mut a).poll(&mut cx).is_pending(),
+            "the request is being sent"
+        );
+        drop(a);
+        let mut server = server;
+        let mut reply = Vec::new();
+        frame::encode_bytes(&mut reply, Header::new(FrameKind::Response, id), &big);
+        let exchange = async {
+            server.write_all(&reply).await.expect("reply");
+            // Only now does this server read: the request, then the cancel.
+            let mut request = vec![0; Header::SIZE + big.len()];
+            server.read_exact(&mut request).await.expect("request");
+            let mut cancel = [0; Header::SIZE];
+            server.read_exact(&mut cancel).await.expect("cancel");
+            let cancel = frame::parse(&cancel, 0).unwrap().unwrap();
+            assert_eq!(
+                (cancel.header.kind, cancel.header.call_id),
+                (FrameKind::Cancel, id)
+            );
+            true
+        };
+        let done = smol::block_on(exchange.or(async {
+            smol::Timer::after(std::time::Duration::from_secs(20)).await;
+            false
+        }));
+        assert!(done, "client and server each wait for the other to read");
+    }
+
+    /// As above, but a call holds the reader role when the flush task starts waiting: when
+    /// that call completes and no other call waits, the role must pass to the flush task.
+    #[test]
+    fn a_reader_finishing_hands_the_role_to_a_waiting_flush() {
+        use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(64));
+        let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+        let mut server = Server(Stream::Memory(server));
+        let mut a = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads");
+        assert_eq!(server.requests(), [a.call.id]);
+        let big = vec![7; 4096];
+        let mut b = conn
+            .start(FrameKind::Request, 7, 0, 0, |out| {
+                out.extend_from_slice(&big);
+                Ok(())
+            })
+            .expect("start");
+        let b_id = b.id;
+        let mut cx = Context::from_waker(Waker::noop());
+        assert!(Pin::new(&mut b).poll(&mut cx).is_pending());
+        assert!(
+            Pin::new(&mut b).poll(&mut cx).is_pending(),
+            "the request is being sent"
+        );
+        drop(b);
+        // The flush task (on another thread) finds a reading and waits for the role.
+        let waiting_since = std::time::Instant::now();
+        while conn.lock().flush_waker.is_none() {
+            assert!(
+                waiting_since.elapsed().as_secs() < 20,
+                "the flush task never waited"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        let mut reply = Vec::new();
+        frame::encode_bytes(&mut reply, Header::new(FrameKind::Response, b_id), &big);
+        let mut server = server.0;
+        let exchange = async {
+            server.write_all(&reply).await.expect("reply");
+            let mut request = vec![0; Header::SIZE + big.len()];
+            server.read_exact(&mut request).await.expect("request");
+            true
+        };
+        let done = smol::block_on(exchange.or(async {
+            smol::Timer::after(std::time::Duration::from_secs(20)).await;
+            false
+        }));
+        assert!(done, "client and server each wait for the other to read");
+    }
+
+    #[test]
+    fn dropping_a_waiting_call_sends_a_cancel() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending());
+        let id = a.call.id;
+        drop(a);
+        let mut buf = vec![0; 256];
+        let mut cx = Context::from_waker(Waker::noop());
+        let Poll::Ready(Ok(n)) = Pin::new(&mut server.0).poll_read(&mut cx, &mut buf) else {
+            panic!("nothing sent");
+        };
+        let first = frame::parse(&buf[..n], DEFAULT_MAX_BODY).unwrap().unwrap();
+        let cancel = frame::parse(&buf[first.len..n], DEFAULT_MAX_BODY)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            (cancel.header.kind, cancel.header.call_id),
+            (FrameKind::Cancel, id)
+        );
     }
 }

@@ -24,6 +24,8 @@ pub enum Peer {
     /// A client on a Unix domain socket. Such clients are usually unnamed, so every one of
     /// them looks the same; the socket file's permissions decide who may connect.
     Unix,
+    /// A client in this process, over the in-memory transport (`memory://NAME`).
+    Memory,
 }
 
 impl fmt::Display for Peer {
@@ -31,6 +33,7 @@ impl fmt::Display for Peer {
         match self {
             Peer::Tcp(addr) => write!(f, "tcp://{addr}"),
             Peer::Unix => f.write_str("unix"),
+            Peer::Memory => f.write_str("memory"),
         }
     }
 }

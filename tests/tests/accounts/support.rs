@@ -215,6 +215,9 @@ impl Server {
             match server.events.recv_timeout(left) {
                 Ok(Event::Listening(e @ Endpoint::Tcp(_))) => tcp = Some(e),
                 Ok(Event::Listening(e @ Endpoint::Unix(_))) => unix = Some(e),
+                Ok(Event::Listening(other)) => {
+                    panic!("account-server listens on {other}, which no other process can reach")
+                }
                 Ok(Event::Closed) | Err(RecvTimeoutError::Disconnected) => {
                     let status = server.child.wait().expect("wait for account-server");
                     server.exited = Some(status);
@@ -518,6 +521,7 @@ impl Raw {
         let raw = match endpoint {
             Endpoint::Tcp(addr) => Raw::Tcp(TcpStream::connect(addr.as_str()).expect("connect")),
             Endpoint::Unix(path) => Raw::Unix(UnixStream::connect(path).expect("connect")),
+            other => panic!("raw connections need tcp:// or unix://, not {other}"),
         };
         match &raw {
             Raw::Tcp(s) => s.set_read_timeout(Some(HANG)),
