@@ -270,15 +270,25 @@ async fn accept_loop(
     shutdown: ShutdownHandle,
     alive: smol::channel::Sender<()>,
 ) {
+    let mut failing = false;
     loop {
         let stream = match listener.accept().await {
             Ok(stream) => stream,
-            Err(_) => {
-                // Out of file descriptors and the like: back off instead of spinning.
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning, and
+                // say so once per run of failures rather than fifty times a second.
+                if !failing {
+                    tracing::warn!(%error, "accepting a connection failed; retrying every 20 ms");
+                    failing = true;
+                }
                 smol::Timer::after(std::time::Duration::from_millis(20)).await;
                 continue;
             }
         };
+        if failing {
+            tracing::info!("accepting connections again");
+            failing = false;
+        }
         let count = shared.counters.connections.fetch_add(1, Ordering::AcqRel) + 1;
         let guard = ConnectionGuard {
             shared: Arc::clone(&shared),

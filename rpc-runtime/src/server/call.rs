@@ -1,11 +1,15 @@
 //! Running a handler on behalf of a connection: the caller's address in a thread-local while
-//! the handler is polled.
+//! the handler is polled, and a panic turned into an `internal` reply to that call alone.
 
+use super::registry::Entry;
+use crate::frame::Status;
 use crate::service::{Call, Reply};
 use core::fmt;
+use std::any::Any;
 use std::cell::Cell;
 use std::future::Future;
 use std::net::SocketAddr;
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
@@ -77,23 +81,71 @@ pub(crate) fn with_peer<R>(peer: Peer, f: impl FnOnce() -> R) -> R {
     f()
 }
 
-/// A call that waited on its first poll, polled from its own task with its peer set.
-pub(crate) struct PeerCall {
-    call: Call,
-    peer: Peer,
+/// The service and method a call runs, for the log.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Named {
+    service: &'static str,
+    method: &'static str,
 }
 
-impl PeerCall {
-    pub(crate) fn new(call: Call, peer: Peer) -> Self {
-        PeerCall { call, peer }
+impl Named {
+    pub(crate) fn of(entry: &Entry) -> Self {
+        Named {
+            service: entry.service_name,
+            method: entry.schema.name,
+        }
     }
 }
 
-impl Future for PeerCall {
+/// Runs `f` (starting a handler or polling it) with `peer` as the current peer. A panic in
+/// `f` is logged and becomes the `internal` reply the call gets instead; the caller must not
+/// poll that call again.
+///
+/// `catch_unwind` costs nothing until something panics, so this wraps every poll.
+pub(crate) fn guarded<R>(peer: Peer, named: Named, f: impl FnOnce() -> R) -> Result<R, Reply> {
+    with_peer(peer, || catch_unwind(AssertUnwindSafe(f))).map_err(|payload| {
+        tracing::error!(
+            %peer,
+            service = named.service,
+            method = named.method,
+            panic = panic_message(payload.as_ref()),
+            "a handler panicked; the call is answered with an internal error"
+        );
+        Reply::status(Status::Internal, "the handler panicked")
+    })
+}
+
+/// The text of a panic: what `panic!` was given, when it was a string.
+fn panic_message(payload: &(dyn Any + Send)) -> &str {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        s
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s
+    } else {
+        "(not a string)"
+    }
+}
+
+/// A call that waited on its first poll, polled from its own task with its peer set and its
+/// panics caught.
+pub(crate) struct Guarded {
+    call: Call,
+    peer: Peer,
+    named: Named,
+}
+
+impl Guarded {
+    pub(crate) fn new(call: Call, peer: Peer, named: Named) -> Self {
+        Guarded { call, peer, named }
+    }
+}
+
+impl Future for Guarded {
     type Output = Reply;
 
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
         let this = self.get_mut();
-        with_peer(this.peer, || this.call.as_mut().poll(cx))
+        let call = &mut this.call;
+        guarded(this.peer, this.named, || call.as_mut().poll(cx)).unwrap_or_else(Poll::Ready)
     }
 }

@@ -16,7 +16,7 @@
 //! (internal). An `X-Rpc-Timeout-Ms` header sets the call's deadline.
 
 use super::ConnectionGuard;
-use super::call::{Peer, PeerCall, with_peer};
+use super::call::{Guarded, Named, Peer, guarded};
 use super::registry::Entry;
 use super::stats::CallCount;
 use crate::frame::Status;
@@ -279,21 +279,25 @@ async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard, peer: 
 }
 
 async fn call(entry: &Entry, body: &[u8], timeout: Option<Duration>, peer: Peer) -> Response {
-    let Some(call) = with_peer(peer, || entry.service.start(entry.schema.id, body)) else {
-        return Response::text(404, "Not Found", "no such method");
-    };
-    let call = PeerCall::new(call, peer);
-    let reply = match timeout {
-        None => call.await,
-        Some(t) => {
-            call.or(async {
-                Timer::after(t).await;
-                Reply::status(
-                    Status::DeadlineExceeded,
-                    "the call's deadline passed on the server",
-                )
-            })
-            .await
+    let named = Named::of(entry);
+    let reply = match guarded(peer, named, || entry.service.start(entry.schema.id, body)) {
+        Ok(None) => return Response::text(404, "Not Found", "no such method"),
+        Err(reply) => reply,
+        Ok(Some(call)) => {
+            let call = Guarded::new(call, peer, named);
+            match timeout {
+                None => call.await,
+                Some(t) => {
+                    call.or(async {
+                        Timer::after(t).await;
+                        Reply::status(
+                            Status::DeadlineExceeded,
+                            "the call's deadline passed on the server",
+                        )
+                    })
+                    .await
+                }
+            }
         }
     };
     let (code, status) = match reply.status {

@@ -11,6 +11,8 @@ pub(crate) struct Counters {
     pub(crate) connections: AtomicUsize,
     /// Calls started and not yet answered, over all connections.
     pub(crate) calls: AtomicUsize,
+    /// Reply bytes waiting for clients that do not read fast enough.
+    pub(crate) queued: AtomicUsize,
 }
 
 /// A live view of a running server's load, from [`Server::stats`](super::Server::stats) or
@@ -52,6 +54,33 @@ impl ServerStats {
     /// returns to 0 once the server has nothing to do.
     pub fn calls_in_flight(&self) -> usize {
         self.counters.calls.load(Ordering::Acquire)
+    }
+
+    /// Reply bytes the server holds for clients that do not read them fast enough: what a
+    /// write left behind when the socket was full, until the rest went out or the
+    /// connection closed. Bounded by the write budgets in [`Limits`](super::Limits).
+    pub fn queued_bytes(&self) -> usize {
+        self.counters.queued.load(Ordering::Acquire)
+    }
+}
+
+/// Bytes one connection added to [`Counters::queued`]; taken back when dropped.
+#[derive(Debug)]
+pub(crate) struct Queued<'a> {
+    counters: &'a Counters,
+    bytes: usize,
+}
+
+impl<'a> Queued<'a> {
+    pub(crate) fn new(counters: &'a Counters, bytes: usize) -> Self {
+        counters.queued.fetch_add(bytes, Ordering::AcqRel);
+        Queued { counters, bytes }
+    }
+}
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.counters.queued.fetch_sub(self.bytes, Ordering::AcqRel);
     }
 }
 
