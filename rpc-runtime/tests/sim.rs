@@ -36,6 +36,9 @@ use std::time::{Duration, Instant};
 /// How long one seed may take before it counts as hung. Seeds take well under a second.
 const HANG: Duration = Duration::from_secs(30);
 
+/// Seeds slower than this are named in the output.
+const SLOW: Duration = Duration::from_secs(3);
+
 /// A handler that only a cancel, a deadline or a lost connection can stop in time.
 const LONG_NAP_MS: u32 = 60_000;
 
@@ -396,7 +399,8 @@ fn run(seed: u64, tally: &mut Tally) {
     // reads nothing: such a server reads no cancels until its write gives up after
     // `read_timeout` (10 s) and it closes the connection. A cancel that is lost outright
     // leaves a 60-second nap running past the bound.
-    let deadline = Instant::now() + Duration::from_secs(30);
+    let draining = Instant::now();
+    let deadline = draining + Duration::from_secs(30);
     let stats = server.stats();
     loop {
         let (alive, in_flight) = (
@@ -415,7 +419,15 @@ fn run(seed: u64, tally: &mut Tally) {
     }
     tally.handlers_dropped += handlers.dropped.load(Ordering::SeqCst);
     drop(clients);
+    let drained = draining.elapsed();
+    let stopping = Instant::now();
     server.stop();
+    let stopped = stopping.elapsed();
+    if drained.max(stopped) > SLOW {
+        eprintln!(
+            "seed {seed}: handlers ended {drained:?} after the calls, the server stopped in {stopped:?}"
+        );
+    }
     set_faults(&name, Faults::default());
 }
 
@@ -441,9 +453,13 @@ fn simulation() {
     let mut tally = Tally::default();
     let start = Instant::now();
     for seed in seeds {
+        let began = Instant::now();
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             run(seed, &mut tally);
         }));
+        if began.elapsed() > SLOW {
+            eprintln!("seed {seed} took {:?}", began.elapsed());
+        }
         if let Err(panic) = result {
             eprintln!(
                 "simulation failed at seed {seed}; rerun it with \
