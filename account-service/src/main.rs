@@ -90,7 +90,7 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("{}", rpc_runtime::error::Chain(&*e));
             ExitCode::FAILURE
         }
     }

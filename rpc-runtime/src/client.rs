@@ -3,15 +3,18 @@
 
 mod blocking;
 mod conn;
+mod error;
 
 pub use blocking::BlockingClient;
+pub use error::{CallError, RpcError};
 
 use crate::endpoint::Endpoint;
-use crate::error::{CallError, RpcError, WireError};
-use crate::frame::{DEFAULT_MAX_BODY, FrameKind, Status};
+use crate::frame::{DEFAULT_MAX_BODY, FrameKind};
 use crate::message::Message;
 use crate::schema::MethodSchema;
 use crate::server::registry::DESCRIBE;
+use crate::status::Status;
+use crate::wire::WireError;
 use conn::Conn;
 use smol::future::FutureExt as _;
 use std::sync::{Arc, Mutex};

@@ -40,17 +40,20 @@ pub mod message;
 pub mod schema;
 pub mod server;
 pub mod service;
+pub mod status;
 pub mod transport;
 mod unix;
 pub mod wire;
 
 pub use client::{BlockingClient, Client, ClientOptions};
+pub use client::{CallError, RpcError};
 pub use endpoint::Endpoint;
-pub use error::{CallError, RpcError, ServeError, WireError, WireResult};
 pub use message::Message;
-pub use server::{Server, ServerBuilder};
+pub use server::{ServeError, Server, ServerBuilder};
 pub use service::{Reply, Service};
+pub use status::Status;
 pub use wire::{ByteOrder, FixedStr, PascalStr, Wire, WireField};
+pub use wire::{WireError, WireResult};
 
 /// Derives [`Wire`] and [`WireField`] for a struct or a C-like enum.
 ///

@@ -3,6 +3,7 @@
 
 mod call;
 mod conn;
+mod error;
 mod http;
 mod limits;
 pub(crate) mod registry;
@@ -10,12 +11,12 @@ mod shutdown;
 mod stats;
 
 pub use call::{Peer, current_peer};
+pub use error::ServeError;
 pub use limits::Limits;
 pub use shutdown::{ShutdownHandle, shutdown_on_signals};
 pub use stats::ServerStats;
 
 use crate::endpoint::Endpoint;
-use crate::error::ServeError;
 use crate::service::Service;
 use crate::transport::Listener;
 use registry::Registry;

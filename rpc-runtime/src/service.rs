@@ -1,9 +1,9 @@
 //! The server-side face of a service: what `#[service]` generates and the server dispatches to.
 
-use crate::error::WireError;
-use crate::frame::Status;
 use crate::message::Message;
 use crate::schema::ServiceSchema;
+use crate::status::Status;
+use crate::wire::WireError;
 use core::future::Future;
 use core::pin::Pin;
 

@@ -4,7 +4,7 @@
 pub mod memory;
 
 use crate::endpoint::Endpoint;
-use crate::error::ServeError;
+use crate::server::ServeError;
 use crate::unix::UnixSocketFile;
 use core::pin::Pin;
 use core::task::{Context, Poll};

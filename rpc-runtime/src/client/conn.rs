@@ -331,7 +331,7 @@ impl Conn {
                 Err(e) => {
                     broken = Some(RpcError::new(
                         Status::Internal,
-                        format!("the server sent a bad frame: {e}"),
+                        format!("the server sent a bad frame: {}", crate::error::Chain(&e)),
                     ));
                     break;
                 }

@@ -379,8 +379,9 @@ impl Conn {
                         FrameError::TooLarge { .. } => Status::ResourceExhausted,
                         _ => Status::BadRequest,
                     };
-                    tracing::info!(peer = %self.peer, %error, "closing a connection: bad frame");
-                    error_frame(&mut self.wbuf, 0, status, &error.to_string());
+                    let message = crate::error::Chain(&error).to_string();
+                    tracing::info!(peer = %self.peer, error = %message, "closing a connection: bad frame");
+                    error_frame(&mut self.wbuf, 0, status, &message);
                     self.close = true;
                 }
             }

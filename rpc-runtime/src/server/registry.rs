@@ -1,6 +1,6 @@
 //! Which service answers which method id, plus the built-in `describe` method.
 
-use crate::error::ServeError;
+use super::ServeError;
 use crate::schema::{MethodSchema, ServiceSchema};
 use crate::service::Service;
 use std::collections::HashMap;
