@@ -9,10 +9,9 @@ pub use blocking::BlockingClient;
 pub use error::{CallError, RpcError};
 
 use crate::endpoint::Endpoint;
-use crate::frame::{DEFAULT_MAX_BODY, FrameKind};
+use crate::frame::{DEFAULT_MAX_BODY, DESCRIBE, FrameKind};
 use crate::message::Message;
 use crate::schema::MethodSchema;
-use crate::server::registry::DESCRIBE;
 use crate::status::Status;
 use crate::wire::WireError;
 use conn::Conn;

@@ -17,6 +17,10 @@ pub const MAGIC: u16 = 0xC0DE;
 /// The protocol version this crate speaks.
 pub const VERSION: u8 = 1;
 
+/// The method id of the built-in `describe` call: an empty request, a JSON response listing
+/// every served service (see `docs/PROTOCOL.md`). `#[service]` never assigns id 0.
+pub const DESCRIBE: u32 = 0;
+
 /// The largest frame body accepted by default (1 MiB).
 pub const DEFAULT_MAX_BODY: u32 = 1 << 20;
 

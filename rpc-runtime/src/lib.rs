@@ -42,7 +42,6 @@ pub mod server;
 pub mod service;
 pub mod status;
 pub mod transport;
-mod unix;
 pub mod wire;
 
 pub use client::{BlockingClient, Client, ClientOptions};

@@ -6,19 +6,24 @@ mod conn;
 mod error;
 mod http;
 mod limits;
-pub(crate) mod registry;
+mod listener;
+mod registry;
 mod shutdown;
 mod stats;
+#[cfg(unix)]
+mod unix;
 
 pub use call::{Peer, current_peer};
 pub use error::ServeError;
 pub use limits::Limits;
-pub use shutdown::{ShutdownHandle, shutdown_on_signals};
+pub use shutdown::ShutdownHandle;
+#[cfg(unix)]
+pub use shutdown::shutdown_on_signals;
 pub use stats::ServerStats;
 
 use crate::endpoint::Endpoint;
 use crate::service::Service;
-use crate::transport::Listener;
+use listener::Listener;
 use registry::Registry;
 use smol::Executor;
 use stats::Counters;

@@ -12,11 +12,10 @@
 //! closed when the write times out.
 
 use super::call::{Guarded, Named, Peer, guarded};
-use super::registry::DESCRIBE;
 use super::stats::{CallCount, Queued};
 use super::{ConnectionGuard, ShutdownHandle};
 use crate::Wire as _;
-use crate::frame::{self, FrameError, FrameKind, Header, Status};
+use crate::frame::{self, DESCRIBE, FrameError, FrameKind, Header, Status};
 use crate::service::Reply;
 use crate::transport::Stream;
 use smol::channel::{Receiver, Sender, unbounded};
@@ -68,7 +67,7 @@ pub(crate) async fn serve(
     let (done_tx, done_rx) = unbounded();
     let calls = CallCount::new(Arc::clone(&guard.shared().counters));
     let mut conn = Conn {
-        peer: stream.peer(),
+        peer: Peer::of(&stream),
         stream,
         ex,
         guard,

@@ -82,7 +82,7 @@ pub(crate) async fn serve(
     stopping: impl Fn() -> bool,
 ) {
     let limits = guard.shared().limits.clone();
-    let peer = stream.peer();
+    let peer = Peer::of(&stream);
     loop {
         let request = match read_request(&mut stream, &mut buf, &mut filled, &limits).await {
             Ok(Some(request)) => request,
