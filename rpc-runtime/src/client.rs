@@ -28,8 +28,9 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
     /// How long to wait for a connection to be established.
     pub connect_timeout: Duration,
-    /// Largest response body accepted.
-    pub max_frame: u32,
+    /// Largest response body accepted, in bytes (the frame's header comes on top). Requests
+    /// with a larger body are refused before they are sent.
+    pub max_body: u32,
 }
 
 impl Default for ClientOptions {
@@ -37,7 +38,7 @@ impl Default for ClientOptions {
         ClientOptions {
             timeout: None,
             connect_timeout: Duration::from_secs(5),
-            max_frame: DEFAULT_MAX_BODY,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 }
@@ -238,7 +239,7 @@ impl Client {
                     format!("cannot connect to {endpoint}: {e}"),
                 )
             })?;
-        let conn = Conn::new(stream, self.shared.options.max_frame);
+        let conn = Conn::new(stream, self.shared.options.max_body);
         if let Ok(mut slot) = self.shared.conn.lock() {
             *slot = Some(Arc::clone(&conn));
         }

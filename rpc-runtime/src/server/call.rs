@@ -111,7 +111,7 @@ pub(crate) fn guarded<R>(peer: Peer, named: Named, f: impl FnOnce() -> R) -> Res
             panic = panic_message(payload.as_ref()),
             "a handler panicked; the call is answered with an internal error"
         );
-        Reply::status(Status::Internal, "the handler panicked")
+        Reply::error(Status::Internal, "the handler panicked")
     })
 }
 

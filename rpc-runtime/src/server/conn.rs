@@ -305,7 +305,7 @@ impl Conn {
     async fn wait(&mut self, can_read: bool, deadline: Instant) -> Event {
         self.calls.report(self.running.len());
         if can_read && self.filled == self.rbuf.len() {
-            grow_read_buffer(&mut self.rbuf, self.guard.shared().limits.max_frame);
+            grow_read_buffer(&mut self.rbuf, self.guard.shared().limits.max_body);
         }
         if self.timer_at.is_none_or(|at| deadline < at) {
             self.timer.set_at(deadline);
@@ -365,7 +365,7 @@ impl Conn {
                 self.held = Held::Batch;
                 break;
             }
-            match frame::parse(&rbuf[start..self.filled], limits.max_frame) {
+            match frame::parse(&rbuf[start..self.filled], limits.max_body) {
                 Ok(Some(parsed)) => {
                     let body = parsed.body(&rbuf[start..]);
                     self.handle(parsed.header, body);
@@ -516,14 +516,14 @@ impl Conn {
     /// Frames a finished call's reply.
     /// Calls answered inline were never in `running`; spawned ones are removed by the caller.
     fn finish(&mut self, id: u32, mut reply: Reply) {
-        let max_frame = self.guard.shared().limits.max_frame;
-        if reply.body.len() > max_frame as usize {
+        let max_body = self.guard.shared().limits.max_body;
+        if reply.body.len() > max_body as usize {
             // The client would reject the frame and drop the connection with it; fail the
             // one call instead.
-            reply = Reply::status(
+            reply = Reply::error(
                 Status::ResourceExhausted,
                 format!(
-                    "the reply of {} bytes exceeds the frame limit of {max_frame}",
+                    "the reply of {} bytes exceeds the frame limit of {max_body}",
                     reply.body.len()
                 ),
             );
@@ -545,16 +545,16 @@ impl Conn {
 
 /// Makes room in a full read buffer, which holds the start of a frame larger than itself
 /// (complete frames were parsed before): for all of that frame when its header is in (it was
-/// checked against `max_frame` then), else twice the room.
-fn grow_read_buffer(rbuf: &mut Vec<u8>, max_frame: u32) {
+/// checked against `max_body` then), else twice the room.
+fn grow_read_buffer(rbuf: &mut Vec<u8>, max_body: u32) {
     let needed = rbuf
         .first_chunk::<{ Header::SIZE }>()
-        .and_then(|head| frame::check_header(head, max_frame).ok())
+        .and_then(|head| frame::check_header(head, max_body).ok())
         .map_or(0, |h| Header::SIZE + h.body_len as usize);
     let new_len = if needed > rbuf.len() {
         needed
     } else {
-        let limit = Header::SIZE + max_frame as usize;
+        let limit = Header::SIZE + max_body as usize;
         (rbuf.len() * 2).min(limit.max(READ_CHUNK))
     };
     rbuf.resize(new_len, 0);
@@ -584,7 +584,7 @@ async fn run_call(call: Guarded, deadline: Option<Instant>, id: u32, done: Sende
             let call = pin!(call);
             call.or(async {
                 Timer::at(at).await;
-                Reply::status(
+                Reply::error(
                     Status::DeadlineExceeded,
                     "the call's deadline passed on the server",
                 )
@@ -614,7 +614,7 @@ fn goaway(out: &mut Vec<u8>, last_call: u32, reason: &str) {
 mod tests {
     use super::*;
 
-    const MAX_FRAME: u32 = 1 << 20;
+    const MAX_BODY: u32 = 1 << 20;
 
     /// A read buffer of `len` bytes that starts with a ping of `body` bytes.
     fn buffer_with_ping(len: usize, body: u32) -> Vec<u8> {
@@ -627,9 +627,9 @@ mod tests {
 
     #[test]
     fn read_buffer_grows_to_the_frame_then_shrinks_back() {
-        let mut rbuf = buffer_with_ping(READ_CHUNK, MAX_FRAME);
-        grow_read_buffer(&mut rbuf, MAX_FRAME);
-        assert_eq!(rbuf.len(), Header::SIZE + MAX_FRAME as usize);
+        let mut rbuf = buffer_with_ping(READ_CHUNK, MAX_BODY);
+        grow_read_buffer(&mut rbuf, MAX_BODY);
+        assert_eq!(rbuf.len(), Header::SIZE + MAX_BODY as usize);
         // The frame was consumed and the start of a small one is left.
         shrink_read_buffer(&mut rbuf, 10);
         assert_eq!(rbuf.len(), READ_CHUNK);
@@ -651,7 +651,7 @@ mod tests {
         let mut rbuf = vec![0; READ_CHUNK];
         rbuf[..2].copy_from_slice(&crate::frame::MAGIC.to_be_bytes());
         rbuf[2] = 0xff; // not a header the server accepts: fall back to doubling
-        grow_read_buffer(&mut rbuf, MAX_FRAME);
+        grow_read_buffer(&mut rbuf, MAX_BODY);
         assert_eq!(rbuf.len(), 2 * READ_CHUNK);
     }
 
