@@ -153,7 +153,7 @@ impl Client {
     }
 
     /// Asks the server for every service it serves: a JSON document with each method's name,
-    /// id, fingerprint and message formats (see `docs/PROTOCOL.md`).
+    /// id, fingerprint and message formats (see [`docs::protocol`](crate::docs::protocol)).
     ///
     /// # Errors
     ///

@@ -1,8 +1,9 @@
 //! Frames: the unit of the binary protocol, a fixed [`Header`] followed by its body.
 //!
-//! `docs/PROTOCOL.md` is the specification, with hex examples; this module implements it. A
-//! frame is `Header::SIZE` bytes of header, then exactly `body_len` bytes of body. The header is
-//! itself a Wire struct (`Header::FORMAT`), so any `struct` module can read it.
+//! [`docs::protocol`](crate::docs::protocol) (`docs/PROTOCOL.md`) is the specification, with
+//! hex examples; this module implements it. A frame is `Header::SIZE` bytes of header, then
+//! exactly `body_len` bytes of body. The header is itself a Wire struct (`Header::FORMAT`), so
+//! any `struct` module can read it.
 
 pub use crate::status::Status;
 
@@ -18,7 +19,7 @@ pub const MAGIC: u16 = 0xC0DE;
 pub const VERSION: u8 = 1;
 
 /// The method id of the built-in `describe` call: an empty request, a JSON response listing
-/// every served service (see `docs/PROTOCOL.md`). `#[service]` never assigns id 0.
+/// every served service (see [`docs::protocol`](crate::docs::protocol)). `#[service]` never assigns id 0.
 pub const DESCRIBE: u32 = 0;
 
 /// The largest frame body accepted by default (1 MiB).

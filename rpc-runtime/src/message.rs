@@ -16,7 +16,7 @@ pub enum Shape {
         /// Its size in bytes.
         size: usize,
     },
-    /// A count-prefixed list of records (see `docs/WIRE.md`).
+    /// A count-prefixed list of records (see [`docs::wire`](crate::docs::wire)).
     List {
         /// The records' Python `struct` format.
         format: &'static str,

@@ -6,7 +6,8 @@
 //! implements: primitives, byte arrays, [`FixedStr`], [`PascalStr`], arrays and other derived
 //! types.
 //!
-//! The attribute reference and the type table live in `docs/WIRE.md`.
+//! The attribute reference and the type table live in [`docs::wire`](crate::docs::wire)
+//! (`docs/WIRE.md`).
 
 mod array;
 mod dump;
