@@ -45,3 +45,35 @@ impl core::fmt::Display for Chain<'_> {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Each error with a cause says only what failed; the cause stays in `source()`.
+    #[test]
+    fn messages_do_not_repeat_their_cause() {
+        let wire = WireError::BufferTooSmall { needed: 4, got: 2 };
+        let errors: [&dyn std::error::Error; 3] = [
+            &ServeError::Listen {
+                endpoint: "tcp://127.0.0.1:1".into(),
+                source: std::io::Error::other("port taken"),
+            },
+            &ServeError::Threads(std::io::Error::other("no threads")),
+            &FrameError::Header(wire),
+        ];
+        for error in errors {
+            let cause = error.source().expect("a cause").to_string();
+            assert!(!error.to_string().contains(&cause), "{error}");
+            assert_eq!(Chain(error).to_string(), format!("{error}: {cause}"));
+        }
+    }
+
+    #[test]
+    fn application_errors_are_not_printed_with_debug() {
+        #[derive(Debug)]
+        struct Secret;
+        let error = CallError::<Secret>::Application(Secret);
+        assert_eq!(error.to_string(), "the service returned its own error");
+    }
+}

@@ -49,15 +49,13 @@ pub mod status;
 pub mod transport;
 pub mod wire;
 
-pub use client::{BlockingClient, Client, ClientOptions};
-pub use client::{CallError, RpcError};
+pub use client::{BlockingClient, CallError, Client, ClientOptions, RpcError};
 pub use endpoint::Endpoint;
 pub use message::Message;
 pub use server::{ServeError, Server, ServerBuilder};
 pub use service::{Reply, Service};
 pub use status::Status;
-pub use wire::{ByteOrder, FixedStr, PascalStr, Wire, WireField};
-pub use wire::{WireError, WireResult};
+pub use wire::{ByteOrder, FixedStr, PascalStr, Wire, WireError, WireField, WireResult};
 
 /// Derives [`Wire`] and [`WireField`] for a struct or a C-like enum.
 ///
