@@ -95,7 +95,7 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{}", rpc_runtime::error::Chain(&*e));
+            tracing::error!("{e}");
             ExitCode::FAILURE
         }
     }

@@ -3,15 +3,17 @@
 
 mod call;
 mod conn;
-mod error;
 mod http;
 mod limits;
 mod listener;
-mod registry;
+pub(crate) mod registry;
 mod shutdown;
 mod stats;
 #[cfg(unix)]
 mod unix;
+
+// The server layer's error type, re-exported below.
+mod error;
 
 pub use call::{Peer, current_peer};
 pub use error::ServeError;
