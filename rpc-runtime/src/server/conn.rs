@@ -44,6 +44,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 /// The normal size of the read buffer (bytes read per syscall at most), and of the write
 /// buffer. Both grow for large frames and shrink back once these are done.
@@ -105,7 +106,8 @@ pub(crate) async fn serve(
         held: Held::No,
         partial_since: None,
     };
-    conn.run().await;
+    let span = tracing::debug_span!("connection", peer = %conn.peer);
+    conn.run().instrument(span.clone()).await;
     if conn.http {
         let Conn {
             stream,
@@ -117,6 +119,7 @@ pub(crate) async fn serve(
         super::http::serve(stream.clone(), rbuf, filled, &guard, || {
             shutdown.is_shutdown()
         })
+        .instrument(span)
         .await;
         stream.shutdown();
         return;

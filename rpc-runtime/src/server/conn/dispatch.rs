@@ -12,6 +12,7 @@ use smol::future::FutureExt as _;
 use std::pin::pin;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 impl Conn {
     /// Does what one frame asks.
@@ -105,6 +106,8 @@ impl Conn {
         }
         // Start and poll once right here: most handlers finish without waiting.
         let named = Named::of(entry);
+        let span = named.span(id);
+        let _entered = span.enter();
         let started = guarded(self.peer, named, || {
             let mut call = entry.service.start(header.method, body)?;
             let mut cx = Context::from_waker(Waker::noop());
@@ -129,7 +132,7 @@ impl Conn {
             .then(|| Instant::now() + Duration::from_millis(u64::from(header.timeout_ms)));
         let task = self
             .ex
-            .spawn(run_call(call, deadline, id, self.done_tx.clone()));
+            .spawn(run_call(call, deadline, id, self.done_tx.clone()).instrument(span.clone()));
         self.running.insert(id, task);
     }
 
