@@ -88,7 +88,8 @@ impl Visit for Fields<'_> {
     }
 }
 
-impl Subscriber for Recorder {
+/// Implemented for the leaked recorder, so the test can still read it once it is installed.
+impl Subscriber for &'static Recorder {
     fn enabled(&self, _: &Metadata<'_>) -> bool {
         true
     }
@@ -159,7 +160,7 @@ fn stack_of(tag: u32) -> Vec<SpanInfo> {
 fn handlers_log_inside_a_call_span() {
     let recorder: &'static Recorder = Box::leak(Box::default());
     RECORDER.set(recorder).ok();
-    tracing::subscriber::set_global_default(Dispatch(recorder)).unwrap();
+    tracing::subscriber::set_global_default(recorder).unwrap();
 
     let server = Server::builder()
         .listen("memory://spans".parse().unwrap())
@@ -189,31 +190,4 @@ fn handlers_log_inside_a_call_span() {
     }
     // The handler that finished at once ran inside its connection's span too.
     assert!(stack_of(1).iter().any(|s| s.name == "connection"));
-}
-
-/// Forwards to the leaked recorder, so the test can read it after installing it.
-struct Dispatch(&'static Recorder);
-
-impl Subscriber for Dispatch {
-    fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        self.0.enabled(metadata)
-    }
-    fn new_span(&self, span: &Attributes<'_>) -> Id {
-        self.0.new_span(span)
-    }
-    fn record(&self, span: &Id, values: &Record<'_>) {
-        self.0.record(span, values);
-    }
-    fn record_follows_from(&self, span: &Id, follows: &Id) {
-        self.0.record_follows_from(span, follows);
-    }
-    fn event(&self, event: &Event<'_>) {
-        self.0.event(event);
-    }
-    fn enter(&self, span: &Id) {
-        self.0.enter(span);
-    }
-    fn exit(&self, span: &Id) {
-        self.0.exit(span);
-    }
 }
