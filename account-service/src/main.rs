@@ -50,9 +50,14 @@ struct Args {
     #[arg(long, env = "ACCOUNT_MAX_IN_FLIGHT", default_value_t = Limits::default().max_in_flight)]
     max_in_flight: usize,
 
-    /// Largest frame body accepted, in bytes.
-    #[arg(long, env = "ACCOUNT_MAX_FRAME", default_value_t = Limits::default().max_frame)]
-    max_frame: u32,
+    /// Largest frame body accepted, in bytes (`--max-frame` is an older name for it).
+    #[arg(
+        long = "max-body",
+        alias = "max-frame",
+        env = "ACCOUNT_MAX_BODY",
+        default_value_t = Limits::default().max_body
+    )]
+    max_body: u32,
 
     /// Seconds a partly received frame may wait for the rest.
     #[arg(long, env = "ACCOUNT_READ_TIMEOUT", default_value_t = 10)]
@@ -102,7 +107,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let service = AccountService::open(config)?;
 
     let limits = Limits {
-        max_frame: args.max_frame,
+        max_body: args.max_body,
         max_connections: args.max_connections,
         max_in_flight: args.max_in_flight,
         read_timeout: Duration::from_secs(args.read_timeout),
@@ -130,4 +135,17 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     service.shutdown()?;
     tracing::info!("stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_frame_is_an_alias_of_max_body() {
+        let old = Args::try_parse_from(["account-server", "--max-frame", "4096"]).unwrap();
+        assert_eq!(old.max_body, 4096);
+        let new = Args::try_parse_from(["account-server", "--max-body", "8192"]).unwrap();
+        assert_eq!(new.max_body, 8192);
+    }
 }

@@ -79,7 +79,7 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!("error: {}", rpc_runtime::error::Chain(&*e));
             ExitCode::FAILURE
         }
     }
@@ -94,6 +94,8 @@ fn server(endpoints: &[String]) -> Result<(), Box<dyn std::error::Error>> {
     for e in server.endpoints() {
         println!("listening on {e}");
     }
+    // Ctrl-C shuts down gracefully where signals exist; elsewhere it just ends the process.
+    #[cfg(unix)]
     rpc_runtime::server::shutdown_on_signals(&server.shutdown_handle())?;
     server.run()?;
     Ok(())

@@ -3,15 +3,17 @@
 
 mod blocking;
 mod conn;
+mod error;
 
 pub use blocking::BlockingClient;
+pub use error::{CallError, RpcError};
 
 use crate::endpoint::Endpoint;
-use crate::error::{CallError, RpcError, WireError};
-use crate::frame::{DEFAULT_MAX_BODY, FrameKind, Status};
+use crate::frame::{DEFAULT_MAX_BODY, DESCRIBE, FrameKind};
 use crate::message::Message;
 use crate::schema::MethodSchema;
-use crate::server::registry::DESCRIBE;
+use crate::status::Status;
+use crate::wire::WireError;
 use conn::Conn;
 use smol::future::FutureExt as _;
 use std::sync::{Arc, Mutex};
@@ -26,8 +28,9 @@ pub struct ClientOptions {
     pub timeout: Option<Duration>,
     /// How long to wait for a connection to be established.
     pub connect_timeout: Duration,
-    /// Largest response body accepted.
-    pub max_frame: u32,
+    /// Largest response body accepted, in bytes (the frame's header comes on top). Requests
+    /// with a larger body are refused before they are sent.
+    pub max_body: u32,
 }
 
 impl Default for ClientOptions {
@@ -35,7 +38,7 @@ impl Default for ClientOptions {
         ClientOptions {
             timeout: None,
             connect_timeout: Duration::from_secs(5),
-            max_frame: DEFAULT_MAX_BODY,
+            max_body: DEFAULT_MAX_BODY,
         }
     }
 }
@@ -150,7 +153,7 @@ impl Client {
     }
 
     /// Asks the server for every service it serves: a JSON document with each method's name,
-    /// id, fingerprint and message formats (see `docs/PROTOCOL.md`).
+    /// id, fingerprint and message formats (see [`docs::protocol`](crate::docs::protocol)).
     ///
     /// # Errors
     ///
@@ -236,7 +239,7 @@ impl Client {
                     format!("cannot connect to {endpoint}: {e}"),
                 )
             })?;
-        let conn = Conn::new(stream, self.shared.options.max_frame);
+        let conn = Conn::new(stream, self.shared.options.max_body);
         if let Ok(mut slot) = self.shared.conn.lock() {
             *slot = Some(Arc::clone(&conn));
         }

@@ -1,11 +1,14 @@
 //! Frames: the unit of the binary protocol, a fixed [`Header`] followed by its body.
 //!
-//! `docs/PROTOCOL.md` is the specification, with hex examples; this module implements it. A
-//! frame is `Header::SIZE` bytes of header, then exactly `body_len` bytes of body. The header is
-//! itself a Wire struct (`Header::FORMAT`), so any `struct` module can read it.
+//! [`docs::protocol`](crate::docs::protocol) (`docs/PROTOCOL.md`) is the specification, with
+//! hex examples; this module implements it. A frame is `Header::SIZE` bytes of header, then
+//! exactly `body_len` bytes of body. The header is itself a Wire struct (`Header::FORMAT`), so
+//! any `struct` module can read it.
+
+pub use crate::status::Status;
 
 use crate::Wire;
-use crate::error::WireError;
+use crate::wire::WireError;
 use thiserror::Error;
 
 /// The two bytes every frame starts with (`0xC0 0xDE`). The first byte is not ASCII, so a
@@ -14,6 +17,10 @@ pub const MAGIC: u16 = 0xC0DE;
 
 /// The protocol version this crate speaks.
 pub const VERSION: u8 = 1;
+
+/// The method id of the built-in `describe` call: an empty request, a JSON response listing
+/// every served service (see [`docs::protocol`](crate::docs::protocol)). `#[service]` never assigns id 0.
+pub const DESCRIBE: u32 = 0;
 
 /// The largest frame body accepted by default (1 MiB).
 pub const DEFAULT_MAX_BODY: u32 = 1 << 20;
@@ -40,57 +47,6 @@ pub enum FrameKind {
     /// Server to client: no new calls on this connection. Calls up to `call_id` are still
     /// answered; the body is a UTF-8 reason.
     Goaway = 7,
-}
-
-/// Outcome codes, in the spirit of gRPC's: a small fixed set every client understands.
-#[derive(Wire, Debug, Clone, Copy, PartialEq, Eq, Hash)]
-#[wire(crate = crate)]
-#[repr(u16)]
-pub enum Status {
-    /// Success; a `Response` body holds the method's response.
-    Ok = 0,
-    /// The service returned its own typed error; a `Response` body holds it.
-    Application = 1,
-    /// The caller cancelled the call.
-    Cancelled = 2,
-    /// The call's deadline passed before it finished.
-    DeadlineExceeded = 3,
-    /// No served method has this id.
-    UnknownMethod = 4,
-    /// The request could not be decoded, or the frame broke the protocol.
-    BadRequest = 5,
-    /// A limit was hit: too many calls in flight, a frame too large, too many connections.
-    ResourceExhausted = 6,
-    /// The server is shutting down or cannot serve the call now; retrying later may work.
-    Unavailable = 7,
-    /// The server failed in a way that is not the caller's fault.
-    Internal = 8,
-    /// Client and server disagree on the method's messages (built from different versions).
-    SchemaMismatch = 9,
-}
-
-impl Status {
-    /// A lowercase name for logs and messages.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Status::Ok => "ok",
-            Status::Application => "application error",
-            Status::Cancelled => "cancelled",
-            Status::DeadlineExceeded => "deadline exceeded",
-            Status::UnknownMethod => "unknown method",
-            Status::BadRequest => "bad request",
-            Status::ResourceExhausted => "resource exhausted",
-            Status::Unavailable => "unavailable",
-            Status::Internal => "internal error",
-            Status::SchemaMismatch => "schema mismatch",
-        }
-    }
-}
-
-impl core::fmt::Display for Status {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        f.write_str(self.name())
-    }
 }
 
 /// The fixed 28-byte header of every frame (`!HBBHHIIIII`).
@@ -182,7 +138,7 @@ pub enum FrameError {
         flags: u16,
     },
     /// The header has an unknown kind or status.
-    #[error("malformed header: {0}")]
+    #[error("malformed header")]
     Header(#[source] WireError),
 }
 

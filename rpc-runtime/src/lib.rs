@@ -28,11 +28,16 @@
 //! assert_eq!(Deposit::unpack(&bytes)?, d);
 //! # Ok::<(), rpc_runtime::WireError>(())
 //! ```
+//!
+//! `#[service]` turns a trait into a typed client and a server dispatcher over the binary
+//! protocol; [`docs`] holds the wire format reference, the protocol specification and a map of
+//! the code.
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 pub mod client;
+pub mod docs;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
@@ -40,21 +45,21 @@ pub mod message;
 pub mod schema;
 pub mod server;
 pub mod service;
+pub mod status;
 pub mod transport;
-mod unix;
 pub mod wire;
 
-pub use client::{BlockingClient, Client, ClientOptions};
+pub use client::{BlockingClient, CallError, Client, ClientOptions, RpcError};
 pub use endpoint::Endpoint;
-pub use error::{CallError, RpcError, ServeError, WireError, WireResult};
 pub use message::Message;
-pub use server::{Server, ServerBuilder};
+pub use server::{ServeError, Server, ServerBuilder};
 pub use service::{Reply, Service};
-pub use wire::{ByteOrder, FixedStr, PascalStr, Wire, WireField};
+pub use status::Status;
+pub use wire::{ByteOrder, FixedStr, PascalStr, Wire, WireError, WireField, WireResult};
 
 /// Derives [`Wire`] and [`WireField`] for a struct or a C-like enum.
 ///
-/// See `docs/WIRE.md` for the attribute reference; in short:
+/// See [`docs::wire`] for the attribute reference; in short:
 ///
 /// - `#[wire(order = "<")]` on the type picks the byte order by its Python prefix
 ///   (`!` by default; `<`, `>`, `=`, `@`).
@@ -122,14 +127,6 @@ pub use rpc_macros::Wire;
 /// ```
 pub use rpc_macros::service;
 
-#[doc = include_str!("../../docs/WIRE.md")]
-#[cfg(doctest)]
-pub struct WireDocTests;
-
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDocTests;
-
-#[doc = include_str!("../../docs/PROTOCOL.md")]
-#[cfg(doctest)]
-pub struct ProtocolDocTests;

@@ -1,7 +1,7 @@
 //! What an RPC method takes and returns: a Wire record, a list of records, or nothing.
 
-use crate::error::{WireError, WireResult};
 use crate::wire::{self, Wire};
+use crate::wire::{WireError, WireResult};
 
 /// The shape of a message on the wire, for schemas and `describe`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -16,7 +16,7 @@ pub enum Shape {
         /// Its size in bytes.
         size: usize,
     },
-    /// A count-prefixed list of records (see `docs/WIRE.md`).
+    /// A count-prefixed list of records (see [`docs::wire`](crate::docs::wire)).
     List {
         /// The records' Python `struct` format.
         format: &'static str,

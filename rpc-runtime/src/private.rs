@@ -1,12 +1,11 @@
 //! Support for generated code. Not a public API: names here change without notice.
 
-pub use crate::error::{WireError, WireResult};
 pub use crate::service::{Call, bad_request};
 pub use crate::wire::layout::{
     Item, format_bytes, format_len, format_str, order_compatible, size_of,
 };
 pub use crate::wire::prim::{pack_pad, unpack_pad};
-pub use crate::wire::{ByteOrder, Order, Wire, WireField, pack_array};
+pub use crate::wire::{ByteOrder, Order, Wire, WireError, WireField, WireResult, pack_array};
 pub use core::option::Option::{self, None, Some};
 pub use core::result::Result::{self, Err, Ok};
 

@@ -5,19 +5,27 @@ mod call;
 mod conn;
 mod http;
 mod limits;
+mod listener;
 pub(crate) mod registry;
 mod shutdown;
 mod stats;
+#[cfg(unix)]
+mod unix;
+
+// The server layer's error type, re-exported below.
+mod error;
 
 pub use call::{Peer, current_peer};
+pub use error::ServeError;
 pub use limits::Limits;
-pub use shutdown::{ShutdownHandle, shutdown_on_signals};
+pub use shutdown::ShutdownHandle;
+#[cfg(unix)]
+pub use shutdown::shutdown_on_signals;
 pub use stats::ServerStats;
 
 use crate::endpoint::Endpoint;
-use crate::error::ServeError;
 use crate::service::Service;
-use crate::transport::Listener;
+use listener::Listener;
 use registry::Registry;
 use smol::Executor;
 use stats::Counters;

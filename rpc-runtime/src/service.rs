@@ -1,9 +1,9 @@
 //! The server-side face of a service: what `#[service]` generates and the server dispatches to.
 
-use crate::error::WireError;
-use crate::frame::Status;
 use crate::message::Message;
 use crate::schema::ServiceSchema;
+use crate::status::Status;
+use crate::wire::WireError;
 use core::future::Future;
 use core::pin::Pin;
 
@@ -21,8 +21,18 @@ pub struct Reply {
 }
 
 impl Reply {
-    /// A runtime failure with a message.
-    pub fn status(status: Status, message: impl Into<String>) -> Reply {
+    /// A failure with a runtime `status` and a message for people, sent in an `Error` frame.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rpc_runtime::{Reply, Status};
+    ///
+    /// let reply = Reply::error(Status::Unavailable, "maintenance until 04:00");
+    /// assert_eq!(reply.status, Status::Unavailable);
+    /// assert_eq!(reply.body, b"maintenance until 04:00");
+    /// ```
+    pub fn error(status: Status, message: impl Into<String>) -> Reply {
         Reply {
             status,
             body: message.into().into_bytes(),
@@ -38,7 +48,7 @@ impl Reply {
         };
         match encoded {
             Ok(()) => Reply { status, body },
-            Err(e) => Reply::status(Status::Internal, format!("cannot encode the reply: {e}")),
+            Err(e) => Reply::error(Status::Internal, format!("cannot encode the reply: {e}")),
         }
     }
 }
@@ -56,7 +66,7 @@ pub trait Service: Send + Sync + 'static {
 /// A call that fails at once because its request did not decode.
 #[doc(hidden)]
 pub fn bad_request(error: WireError) -> Call {
-    let reply = Reply::status(
+    let reply = Reply::error(
         Status::BadRequest,
         format!("cannot decode the request: {error}"),
     );

@@ -1,17 +1,16 @@
-//! Byte streams and listeners over TCP, Unix sockets and memory, behind one type each, so
-//! framing and dispatch never see which transport they run on.
+//! Byte streams over TCP, Unix sockets and memory, behind one type, so framing and dispatch
+//! never see which transport they run on. The server's listeners live in `server/listener.rs`.
 
 pub mod memory;
 
 use crate::endpoint::Endpoint;
-use crate::error::ServeError;
-use crate::unix::UnixSocketFile;
 use core::pin::Pin;
 use core::task::{Context, Poll};
-use memory::{MemoryListener, MemoryStream};
+use memory::MemoryStream;
 use smol::io::{AsyncRead, AsyncWrite};
+use smol::net::TcpStream;
+#[cfg(unix)]
 use smol::net::unix::UnixStream;
-use smol::net::{TcpListener, TcpStream};
 use std::io;
 
 /// A connected byte stream. Clones share the socket.
@@ -20,6 +19,7 @@ pub enum Stream {
     /// A TCP connection (with `TCP_NODELAY`).
     Tcp(TcpStream),
     /// A Unix domain socket connection.
+    #[cfg(unix)]
     Unix(UnixStream),
     /// An in-memory connection in this process (see [`memory`]).
     Memory(MemoryStream),
@@ -38,7 +38,10 @@ impl Stream {
                 stream.set_nodelay(true)?;
                 Ok(Stream::Tcp(stream))
             }
+            #[cfg(unix)]
             Endpoint::Unix(path) => Ok(Stream::Unix(UnixStream::connect(path).await?)),
+            #[cfg(not(unix))]
+            Endpoint::Unix(_) => Err(unix_unsupported()),
             Endpoint::Memory(name) => Ok(Stream::Memory(MemoryStream::connect(name)?)),
         }
     }
@@ -63,23 +66,11 @@ impl Stream {
         Ok(from)
     }
 
-    /// The other end of the connection, as handlers see it through
-    /// [`current_peer`](crate::server::current_peer). A TCP peer whose address cannot be
-    /// read any more (it already hung up) reads as unspecified, port 0.
-    pub fn peer(&self) -> crate::server::Peer {
-        match self {
-            Stream::Tcp(s) => crate::server::Peer::Tcp(s.peer_addr().unwrap_or_else(|_| {
-                std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
-            })),
-            Stream::Unix(_) => crate::server::Peer::Unix,
-            Stream::Memory(_) => crate::server::Peer::Memory,
-        }
-    }
-
     /// Shuts both directions down, waking any task blocked on the stream.
     pub fn shutdown(&self) {
         let _ = match self {
             Stream::Tcp(s) => s.shutdown(std::net::Shutdown::Both),
+            #[cfg(unix)]
             Stream::Unix(s) => s.shutdown(std::net::Shutdown::Both),
             Stream::Memory(s) => {
                 s.shutdown();
@@ -97,6 +88,7 @@ impl AsyncRead for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_read(cx, buf),
+            #[cfg(unix)]
             Stream::Unix(s) => Pin::new(s).poll_read(cx, buf),
             Stream::Memory(s) => Pin::new(s).poll_read(cx, buf),
         }
@@ -111,6 +103,7 @@ impl AsyncWrite for Stream {
     ) -> Poll<io::Result<usize>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_write(cx, buf),
+            #[cfg(unix)]
             Stream::Unix(s) => Pin::new(s).poll_write(cx, buf),
             Stream::Memory(s) => Pin::new(s).poll_write(cx, buf),
         }
@@ -119,6 +112,7 @@ impl AsyncWrite for Stream {
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_flush(cx),
+            #[cfg(unix)]
             Stream::Unix(s) => Pin::new(s).poll_flush(cx),
             Stream::Memory(s) => Pin::new(s).poll_flush(cx),
         }
@@ -127,66 +121,18 @@ impl AsyncWrite for Stream {
     fn poll_close(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         match self.get_mut() {
             Stream::Tcp(s) => Pin::new(s).poll_close(cx),
+            #[cfg(unix)]
             Stream::Unix(s) => Pin::new(s).poll_close(cx),
             Stream::Memory(s) => Pin::new(s).poll_close(cx),
         }
     }
 }
 
-/// A bound listener.
-#[derive(Debug)]
-pub(crate) enum Listener {
-    Tcp(TcpListener),
-    Unix(smol::net::unix::UnixListener, UnixSocketFile),
-    Memory(MemoryListener),
-}
-
-impl Listener {
-    /// Binds `endpoint`. Unix sockets get mode `unix_mode`; a stale socket file is replaced.
-    pub(crate) fn bind(endpoint: &Endpoint, unix_mode: u32) -> Result<Listener, ServeError> {
-        let listen_err = |source| ServeError::Listen {
-            endpoint: endpoint.to_string(),
-            source,
-        };
-        match endpoint {
-            Endpoint::Tcp(addr) => {
-                let std = std::net::TcpListener::bind(addr.as_str()).map_err(listen_err)?;
-                let listener = TcpListener::try_from(std).map_err(listen_err)?;
-                Ok(Listener::Tcp(listener))
-            }
-            Endpoint::Unix(path) => {
-                let (std, file) = crate::unix::bind(path, unix_mode)?;
-                let listener = smol::net::unix::UnixListener::try_from(std).map_err(listen_err)?;
-                Ok(Listener::Unix(listener, file))
-            }
-            Endpoint::Memory(name) => Ok(Listener::Memory(
-                MemoryListener::bind(name).map_err(listen_err)?,
-            )),
-        }
-    }
-
-    /// The endpoint as bound: TCP port 0 is replaced by the port the system chose.
-    pub(crate) fn local_endpoint(&self) -> io::Result<Endpoint> {
-        match self {
-            Listener::Tcp(l) => Ok(Endpoint::Tcp(l.local_addr()?.to_string())),
-            Listener::Unix(_, file) => Ok(Endpoint::Unix(file.path().to_path_buf())),
-            Listener::Memory(l) => Ok(Endpoint::Memory(l.name().to_owned())),
-        }
-    }
-
-    /// Waits for the next connection.
-    pub(crate) async fn accept(&self) -> io::Result<Stream> {
-        match self {
-            Listener::Tcp(l) => {
-                let (stream, _) = l.accept().await?;
-                stream.set_nodelay(true)?;
-                Ok(Stream::Tcp(stream))
-            }
-            Listener::Unix(l, _) => {
-                let (stream, _) = l.accept().await?;
-                Ok(Stream::Unix(stream))
-            }
-            Listener::Memory(l) => Ok(Stream::Memory(l.accept().await?)),
-        }
-    }
+/// The error for a Unix socket endpoint on a platform without Unix sockets.
+#[cfg(not(unix))]
+pub(crate) fn unix_unsupported() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::Unsupported,
+        "unix sockets are not available on this platform",
+    )
 }

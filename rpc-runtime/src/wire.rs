@@ -6,20 +6,22 @@
 //! implements: primitives, byte arrays, [`FixedStr`], [`PascalStr`], arrays and other derived
 //! types.
 //!
-//! The attribute reference and the type table live in `docs/WIRE.md`.
+//! The attribute reference and the type table live in [`docs::wire`](crate::docs::wire)
+//! (`docs/WIRE.md`).
 
 mod array;
 mod dump;
+mod error;
 pub mod layout;
 mod list;
 mod order;
 pub(crate) mod prim;
 mod text;
 
-use crate::error::{WireError, WireResult};
 use core::fmt::Debug;
 
 pub use dump::hexdump;
+pub use error::{WireError, WireResult};
 pub use layout::Item;
 pub use list::{
     ListIter, list_count_format, pack_list, pack_list_into, unpack_list, unpack_list_from,

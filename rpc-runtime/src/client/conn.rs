@@ -15,14 +15,19 @@
 //! The rule that keeps every call live: whenever nobody holds the role, a waiting call has
 //! been woken to take it (by whoever released it, or by a call dropped after being chosen).
 
+mod call;
+mod flush;
+
+use call::PendingCall;
+
 use crate::Wire as _;
 use crate::error::{RpcError, WireError};
 use crate::frame::{self, FrameKind, Header, Status};
 use crate::transport::Stream;
-use smol::io::{AsyncRead, AsyncWrite};
+use call::release_reader;
+use flush::flush_later;
+use smol::io::AsyncRead;
 use std::collections::HashMap;
-use std::future::Future;
-use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -331,7 +336,7 @@ impl Conn {
                 Err(e) => {
                     broken = Some(RpcError::new(
                         Status::Internal,
-                        format!("the server sent a bad frame: {e}"),
+                        format!("the server sent a bad frame: {}", crate::error::Chain(&e)),
                     ));
                     break;
                 }
@@ -408,217 +413,6 @@ impl Conn {
             wakers.extend(slot.waker.take());
         }
         Ok(false)
-    }
-}
-
-/// Finishes a write the socket could not take at once, from `buf[from..]`, then everything
-/// queued meanwhile. While the socket is full it also reads whenever nobody else does: the
-/// server may be waiting for us to read its replies before it reads again, and with no call
-/// waiting nobody else would.
-async fn flush_later(conn: Arc<Conn>, mut buf: Vec<u8>, mut from: usize) {
-    let mut stream = conn.stream.clone();
-    let mut reader = FlushReader {
-        conn: &conn,
-        held: false,
-    };
-    loop {
-        let written = std::future::poll_fn(|cx| {
-            while from < buf.len() {
-                match Pin::new(&mut stream).poll_write(cx, &buf[from..]) {
-                    Poll::Ready(Ok(0)) => return Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                    Poll::Ready(Ok(n)) => from += n,
-                    Poll::Ready(Err(e)) => return Poll::Ready(Err(e)),
-                    Poll::Pending => {
-                        if reader.read(cx).is_pending() {
-                            return Poll::Pending;
-                        }
-                    }
-                }
-            }
-            Poll::Ready(Ok(()))
-        })
-        .await;
-        if let Err(e) = written {
-            drop(reader);
-            conn.fail(RpcError::new(
-                Status::Unavailable,
-                format!("connection lost: {e}"),
-            ));
-            return;
-        }
-        conn.recycle(buf);
-        let mut st = conn.lock();
-        if st.out.is_empty() {
-            st.flushing = false;
-            return;
-        }
-        let spare = std::mem::take(&mut st.spare);
-        buf = std::mem::replace(&mut st.out, spare);
-        from = 0;
-    }
-}
-
-/// The reader role as the flush task holds it, while its write waits; released on drop.
-struct FlushReader<'a> {
-    conn: &'a Arc<Conn>,
-    held: bool,
-}
-
-impl FlushReader<'_> {
-    /// Reads once if nobody else reads (taking the role), like a waiting call would.
-    /// `Pending` when there is nothing to read now or another holds the role; either way
-    /// `cx` is woken when there is something to do.
-    fn read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
-        if !self.held {
-            let mut st = self.conn.lock();
-            if st.reading {
-                // Whoever reads hands the role on when done, to us if no call waits.
-                st.flush_waker = Some(cx.waker().clone());
-                return Poll::Pending;
-            }
-            st.reading = true;
-            st.flush_waker = None;
-            self.held = true;
-        }
-        self.conn.read_some(cx)
-    }
-}
-
-impl Drop for FlushReader<'_> {
-    fn drop(&mut self) {
-        let mut st = self.conn.lock();
-        st.flush_waker = None;
-        let next = release_reader(&mut self.held, &mut st);
-        drop(st);
-        if let Some(w) = next {
-            w.wake();
-        }
-    }
-}
-
-/// A call whose frame is queued or sent; resolves to the server's reply.
-#[derive(Debug)]
-pub(super) struct PendingCall {
-    conn: Arc<Conn>,
-    id: u32,
-    flush: Flush,
-    /// Whether this call holds the reader role.
-    reader: bool,
-    finished: bool,
-}
-
-impl State {
-    /// When nobody reads: the waker of a waiting call, to be woken to take the reader role.
-    fn next_reader(&mut self) -> Option<Waker> {
-        if self.reading {
-            return None;
-        }
-        self.calls
-            .values_mut()
-            .find(|s| s.done.is_none() && s.waker.is_some())
-            .and_then(|s| s.waker.take())
-            .or_else(|| self.flush_waker.take())
-    }
-}
-
-/// Gives up the reader role, if held, and returns the waker of a waiting call to take it over.
-fn release_reader(reader: &mut bool, st: &mut State) -> Option<Waker> {
-    if !std::mem::take(reader) {
-        return None;
-    }
-    st.reading = false;
-    st.next_reader()
-}
-
-impl Future for PendingCall {
-    type Output = Outcome;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
-        match self.flush {
-            Flush::Yield => {
-                self.flush = Flush::Now;
-                cx.waker().wake_by_ref();
-                return Poll::Pending;
-            }
-            Flush::Now => {
-                self.flush = Flush::No;
-                self.conn.flush();
-            }
-            Flush::No => {}
-        }
-        let this = &mut *self;
-        loop {
-            let mut st = this.conn.lock();
-            let reading = st.reading;
-            let outcome = match st.calls.get_mut(&this.id) {
-                None => Some(Err(st.closed.clone().unwrap_or_else(|| {
-                    RpcError::new(Status::Internal, "call slot vanished")
-                }))),
-                Some(slot) => match slot.done.take() {
-                    Some(done) => Some(done),
-                    None if reading && !this.reader => {
-                        match &slot.waker {
-                            Some(w) if w.will_wake(cx.waker()) => {}
-                            _ => slot.waker = Some(cx.waker().clone()),
-                        }
-                        return Poll::Pending;
-                    }
-                    None => {
-                        slot.waker = None;
-                        None
-                    }
-                },
-            };
-            if let Some(done) = outcome {
-                st.calls.remove(&this.id);
-                let next = release_reader(&mut this.reader, &mut st);
-                drop(st);
-                if let Some(w) = next {
-                    w.wake();
-                }
-                this.finished = true;
-                return Poll::Ready(done);
-            }
-            // Nobody reads: this call does, until its own reply is in.
-            st.reading = true;
-            drop(st);
-            this.reader = true;
-            if this.conn.read_some(cx).is_pending() {
-                return Poll::Pending;
-            }
-        }
-    }
-}
-
-impl Drop for PendingCall {
-    fn drop(&mut self) {
-        if self.finished {
-            return;
-        }
-        let conn = Arc::clone(&self.conn);
-        let mut st = conn.lock();
-        if std::mem::take(&mut self.reader) {
-            st.reading = false;
-        }
-        // The caller gave up (timeout, or the future was dropped): forget the call and tell
-        // the server, so it can stop working on it.
-        let replied = st.calls.remove(&self.id).is_some_and(|s| s.done.is_some());
-        // Whether this call read, or was woken to read next and now never will: when nobody
-        // reads, wake a waiting call to take the role.
-        let next = st.next_reader();
-        let mut must_flush = self.flush != Flush::No;
-        if !replied && st.closed.is_none() {
-            frame::encode(&mut st.out, Header::new(FrameKind::Cancel, self.id), |_| {});
-            must_flush |= !st.flushing;
-            st.flushing = true;
-        }
-        drop(st);
-        if let Some(w) = next {
-            w.wake();
-        }
-        if must_flush {
-            conn.flush();
-        }
     }
 }
 

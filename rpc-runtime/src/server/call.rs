@@ -95,6 +95,13 @@ impl Named {
             method: entry.schema.name,
         }
     }
+
+    /// A `debug` span for call `id` of this method, entered whenever the handler is polled,
+    /// so that what the handler logs names its call. Disabled (the default below `debug`),
+    /// it is a level check and an empty span.
+    pub(crate) fn span(self, id: u32) -> tracing::Span {
+        tracing::debug_span!("call", id, service = self.service, method = self.method)
+    }
 }
 
 /// Runs `f` (starting a handler or polling it) with `peer` as the current peer. A panic in
@@ -111,7 +118,7 @@ pub(crate) fn guarded<R>(peer: Peer, named: Named, f: impl FnOnce() -> R) -> Res
             panic = panic_message(payload.as_ref()),
             "a handler panicked; the call is answered with an internal error"
         );
-        Reply::status(Status::Internal, "the handler panicked")
+        Reply::error(Status::Internal, "the handler panicked")
     })
 }
 

@@ -10,15 +10,29 @@
 //! before more frames are handled, and the connection reads nothing while a write waits for
 //! a slow client. So a client that never reads costs at most one batch of memory, and is
 //! closed when the write times out.
+//!
+//! This file holds the connection's state and its event loop; the rest is split by what a
+//! reader looks for:
+//!
+//! - `read.rs`: parsing the frames in the read buffer, one batch at a time, and sizing that
+//!   buffer;
+//! - `dispatch.rs`: what each frame does: starting a call (inline, or as a task racing its
+//!   deadline), `describe`, and framing a finished call's reply;
+//! - `write.rs`: writing a batch of replies under the write timeout, and sizing that buffer.
+//!
+//! Handler panics and the caller's peer are handled in `server/call.rs`.
 
-use super::call::{Guarded, Named, Peer, guarded};
-use super::registry::DESCRIBE;
-use super::stats::{CallCount, Queued};
+mod dispatch;
+mod read;
+mod write;
+
+use super::call::Peer;
+use super::stats::CallCount;
 use super::{ConnectionGuard, ShutdownHandle};
-use crate::Wire as _;
-use crate::frame::{self, FrameError, FrameKind, Header, Status};
+use crate::frame::{self, FrameKind, Header, Status};
 use crate::service::Reply;
 use crate::transport::Stream;
+use read::grow_read_buffer;
 use smol::channel::{Receiver, Sender, unbounded};
 use smol::future::FutureExt as _;
 use smol::io::{AsyncRead, AsyncWriteExt as _};
@@ -27,11 +41,10 @@ use smol::{Executor, Task, Timer};
 use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
-use std::pin::pin;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::task::{Context, Poll, Waker};
+use std::task::Poll;
 use std::time::{Duration, Instant};
+use tracing::Instrument as _;
 
 /// The normal size of the read buffer (bytes read per syscall at most), and of the write
 /// buffer. Both grow for large frames and shrink back once these are done.
@@ -68,7 +81,7 @@ pub(crate) async fn serve(
     let (done_tx, done_rx) = unbounded();
     let calls = CallCount::new(Arc::clone(&guard.shared().counters));
     let mut conn = Conn {
-        peer: stream.peer(),
+        peer: Peer::of(&stream),
         stream,
         ex,
         guard,
@@ -93,7 +106,8 @@ pub(crate) async fn serve(
         held: Held::No,
         partial_since: None,
     };
-    conn.run().await;
+    let span = tracing::debug_span!("connection", peer = %conn.peer);
+    conn.run().instrument(span.clone()).await;
     if conn.http {
         let Conn {
             stream,
@@ -105,6 +119,7 @@ pub(crate) async fn serve(
         super::http::serve(stream.clone(), rbuf, filled, &guard, || {
             shutdown.is_shutdown()
         })
+        .instrument(span)
         .await;
         stream.shutdown();
         return;
@@ -282,31 +297,10 @@ impl Conn {
         }
     }
 
-    /// Writes the pending frames: at once when the socket has room, else waiting at most
-    /// `limit` for the client to take them.
-    async fn write_out(&mut self, limit: Duration) -> std::io::Result<()> {
-        let n = self.stream.try_write(&self.wbuf)?;
-        if n < self.wbuf.len() {
-            let _queued = Queued::new(&self.guard.shared().counters, self.wbuf.len() - n);
-            let stream = &mut self.stream;
-            let rest = &self.wbuf[n..];
-            stream
-                .write_all(rest)
-                .or(async {
-                    Timer::after(limit).await;
-                    Err(std::io::ErrorKind::TimedOut.into())
-                })
-                .await?;
-        }
-        self.wbuf.clear();
-        shrink_write_buffer(&mut self.wbuf);
-        Ok(())
-    }
-
     async fn wait(&mut self, can_read: bool, deadline: Instant) -> Event {
         self.calls.report(self.running.len());
         if can_read && self.filled == self.rbuf.len() {
-            grow_read_buffer(&mut self.rbuf, self.guard.shared().limits.max_frame);
+            grow_read_buffer(&mut self.rbuf, self.guard.shared().limits.max_body);
         }
         if self.timer_at.is_none_or(|at| deadline < at) {
             self.timer.set_at(deadline);
@@ -337,334 +331,20 @@ impl Conn {
         })
         .await
     }
-
-    /// Handles one batch of the complete frames in the read buffer: until the buffer holds
-    /// no complete frame, or the batch is full (see the module docs).
-    fn process(&mut self, limits: &super::Limits) {
-        self.held = Held::No;
-        if self.filled == 0 {
-            return;
-        }
-        let queued = &self.guard.shared().counters.queued;
-        if queued.load(Ordering::Relaxed) >= limits.total_write_budget {
-            self.held = Held::Total;
-            return;
-        }
-        let max_in_flight = limits.max_in_flight.max(1);
-        let rbuf = std::mem::take(&mut self.rbuf);
-        let mut start = 0;
-        let mut batch = 0;
-        while !self.close {
-            if self.running.len() >= max_in_flight {
-                self.held = Held::Slots;
-                break;
-            }
-            if batch > 0
-                && (self.running.len() + batch >= max_in_flight
-                    || self.wbuf.len() >= limits.write_budget)
-            {
-                self.held = Held::Batch;
-                break;
-            }
-            match frame::parse(&rbuf[start..self.filled], limits.max_frame) {
-                Ok(Some(parsed)) => {
-                    let body = parsed.body(&rbuf[start..]);
-                    self.handle(parsed.header, body);
-                    start += parsed.len;
-                    batch += 1;
-                }
-                Ok(None) => break,
-                Err(error) => {
-                    let status = match error {
-                        FrameError::TooLarge { .. } => Status::ResourceExhausted,
-                        _ => Status::BadRequest,
-                    };
-                    tracing::info!(peer = %self.peer, %error, "closing a connection: bad frame");
-                    error_frame(&mut self.wbuf, 0, status, &error.to_string());
-                    self.close = true;
-                }
-            }
-        }
-        self.rbuf = rbuf;
-        if start > 0 {
-            self.rbuf.copy_within(start..self.filled, 0);
-            self.filled -= start;
-            // What is left starts a new frame: its clock starts now.
-            self.partial_since = None;
-            shrink_read_buffer(&mut self.rbuf, self.filled);
-        }
-    }
-
-    fn handle(&mut self, header: Header, body: &[u8]) {
-        match header.kind {
-            FrameKind::Request => self.request(header, body),
-            FrameKind::Cancel => {
-                self.running.remove(&header.call_id);
-            }
-            FrameKind::Ping => {
-                frame::encode_bytes(
-                    &mut self.wbuf,
-                    Header::new(FrameKind::Pong, header.call_id),
-                    body,
-                );
-            }
-            FrameKind::Pong => {}
-            FrameKind::Response | FrameKind::Error | FrameKind::Goaway => {
-                let message = format!("a client may not send {:?} frames", header.kind);
-                self.violation(&message);
-            }
-        }
-    }
-
-    /// The client broke the protocol: tell it why on call id 0 and close.
-    fn violation(&mut self, message: &str) {
-        tracing::info!(peer = %self.peer, "closing a connection: {message}");
-        error_frame(&mut self.wbuf, 0, Status::BadRequest, message);
-        self.close = true;
-    }
-
-    fn request(&mut self, header: Header, body: &[u8]) {
-        let id = header.call_id;
-        self.last_call = self.last_call.max(id);
-        if self.draining.is_some() {
-            error_frame(
-                &mut self.wbuf,
-                id,
-                Status::Unavailable,
-                "server shutting down",
-            );
-            return;
-        }
-        if id == 0 || self.running.contains_key(&id) {
-            // An answer on this id would be taken for the connection's or another call's,
-            // so this is a broken client: say so on id 0 and close.
-            let message = if id == 0 {
-                "call id 0 is reserved for the connection".to_owned()
-            } else {
-                format!("call id {id} is already in use on this connection")
-            };
-            self.violation(&message);
-            return;
-        }
-        let shared = self.guard.shared();
-        if header.method == DESCRIBE {
-            if body.is_empty() {
-                frame::encode_bytes(
-                    &mut self.wbuf,
-                    Header::new(FrameKind::Response, id),
-                    shared.registry.describe(),
-                );
-            } else {
-                let message = format!(
-                    "describe takes an empty request body, not {} bytes",
-                    body.len()
-                );
-                error_frame(&mut self.wbuf, id, Status::BadRequest, &message);
-            }
-            return;
-        }
-        let Some(entry) = shared.registry.get(header.method) else {
-            let message = format!("no method with id {:#010x} is served here", header.method);
-            error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
-            return;
-        };
-        if header.schema != 0 && header.schema != entry.fingerprint {
-            let message = format!(
-                "schema mismatch on `{}.{}`: the client was built against different messages \
-                 (client fingerprint {:#010x}, server {:#010x}; server formats: request {:?}, response {:?}, error {:?})",
-                entry.service_name,
-                entry.schema.name,
-                header.schema,
-                entry.fingerprint,
-                entry.schema.request.describe(),
-                entry.schema.response.describe(),
-                entry.schema.error.describe(),
-            );
-            error_frame(&mut self.wbuf, id, Status::SchemaMismatch, &message);
-            return;
-        }
-        // Start and poll once right here: most handlers finish without waiting.
-        let named = Named::of(entry);
-        let started = guarded(self.peer, named, || {
-            let mut call = entry.service.start(header.method, body)?;
-            let mut cx = Context::from_waker(Waker::noop());
-            Some(match call.as_mut().poll(&mut cx) {
-                Poll::Ready(reply) => Err(reply),
-                Poll::Pending => Ok(call),
-            })
-        });
-        let call = match started {
-            Ok(None) => {
-                let message = format!("no method with id {:#010x} is served here", header.method);
-                error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
-                return;
-            }
-            Ok(Some(Err(reply))) | Err(reply) => {
-                self.finish(id, reply);
-                return;
-            }
-            Ok(Some(Ok(call))) => Guarded::new(call, self.peer, named),
-        };
-        let deadline = (header.timeout_ms > 0)
-            .then(|| Instant::now() + Duration::from_millis(u64::from(header.timeout_ms)));
-        let task = self
-            .ex
-            .spawn(run_call(call, deadline, id, self.done_tx.clone()));
-        self.running.insert(id, task);
-    }
-
-    /// Frames a finished call's reply.
-    /// Calls answered inline were never in `running`; spawned ones are removed by the caller.
-    fn finish(&mut self, id: u32, mut reply: Reply) {
-        let max_frame = self.guard.shared().limits.max_frame;
-        if reply.body.len() > max_frame as usize {
-            // The client would reject the frame and drop the connection with it; fail the
-            // one call instead.
-            reply = Reply::status(
-                Status::ResourceExhausted,
-                format!(
-                    "the reply of {} bytes exceeds the frame limit of {max_frame}",
-                    reply.body.len()
-                ),
-            );
-        }
-        match reply.status {
-            Status::Ok | Status::Application => {
-                let mut header = Header::new(FrameKind::Response, id);
-                header.status = reply.status;
-                frame::encode_bytes(&mut self.wbuf, header, &reply.body);
-            }
-            status => {
-                let mut header = Header::new(FrameKind::Error, id);
-                header.status = status;
-                frame::encode_bytes(&mut self.wbuf, header, &reply.body);
-            }
-        }
-    }
 }
 
-/// Makes room in a full read buffer, which holds the start of a frame larger than itself
-/// (complete frames were parsed before): for all of that frame when its header is in (it was
-/// checked against `max_frame` then), else twice the room.
-fn grow_read_buffer(rbuf: &mut Vec<u8>, max_frame: u32) {
-    let needed = rbuf
-        .first_chunk::<{ Header::SIZE }>()
-        .and_then(|head| frame::check_header(head, max_frame).ok())
-        .map_or(0, |h| Header::SIZE + h.body_len as usize);
-    let new_len = if needed > rbuf.len() {
-        needed
-    } else {
-        let limit = Header::SIZE + max_frame as usize;
-        (rbuf.len() * 2).min(limit.max(READ_CHUNK))
-    };
-    rbuf.resize(new_len, 0);
-}
-
-/// Once frames were consumed and at most `filled` bytes are left: gives the memory a large
-/// frame needed back, so a connection does not keep it for its whole life.
-fn shrink_read_buffer(rbuf: &mut Vec<u8>, filled: usize) {
-    if rbuf.len() > READ_CHUNK && filled <= READ_CHUNK {
-        rbuf.truncate(READ_CHUNK);
-        rbuf.shrink_to_fit();
-    }
-}
-
-/// After a write: drops the memory of a large reply or batch (a normal batch reuses its
-/// buffer).
-fn shrink_write_buffer(wbuf: &mut Vec<u8>) {
-    if wbuf.is_empty() && wbuf.capacity() > 2 * READ_CHUNK {
-        *wbuf = Vec::with_capacity(READ_CHUNK);
-    }
-}
-
-/// Runs a call that waited on its first poll, racing it against its deadline.
-async fn run_call(call: Guarded, deadline: Option<Instant>, id: u32, done: Sender<(u32, Reply)>) {
-    let reply = match deadline {
-        Some(at) => {
-            let call = pin!(call);
-            call.or(async {
-                Timer::at(at).await;
-                Reply::status(
-                    Status::DeadlineExceeded,
-                    "the call's deadline passed on the server",
-                )
-            })
-            .await
-        }
-        None => call.await,
-    };
-    let _ = done.send((id, reply)).await;
-}
-
+/// Appends an `Error` frame for `call_id` (0: the connection) with a UTF-8 message.
 fn error_frame(out: &mut Vec<u8>, call_id: u32, status: Status, message: &str) {
     let mut header = Header::new(FrameKind::Error, call_id);
     header.status = status;
     frame::encode_bytes(out, header, message.as_bytes());
 }
 
+/// Appends a `Goaway` frame: calls up to `last_call` are still answered.
 fn goaway(out: &mut Vec<u8>, last_call: u32, reason: &str) {
     frame::encode_bytes(
         out,
         Header::new(FrameKind::Goaway, last_call),
         reason.as_bytes(),
     );
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    const MAX_FRAME: u32 = 1 << 20;
-
-    /// A read buffer of `len` bytes that starts with a ping of `body` bytes.
-    fn buffer_with_ping(len: usize, body: u32) -> Vec<u8> {
-        let mut header = Header::new(FrameKind::Ping, 1);
-        header.body_len = body;
-        let mut rbuf = vec![0; len];
-        header.pack_into(&mut rbuf[..Header::SIZE]).unwrap();
-        rbuf
-    }
-
-    #[test]
-    fn read_buffer_grows_to_the_frame_then_shrinks_back() {
-        let mut rbuf = buffer_with_ping(READ_CHUNK, MAX_FRAME);
-        grow_read_buffer(&mut rbuf, MAX_FRAME);
-        assert_eq!(rbuf.len(), Header::SIZE + MAX_FRAME as usize);
-        // The frame was consumed and the start of a small one is left.
-        shrink_read_buffer(&mut rbuf, 10);
-        assert_eq!(rbuf.len(), READ_CHUNK);
-        assert_eq!(rbuf.capacity(), READ_CHUNK);
-    }
-
-    #[test]
-    fn read_buffer_keeps_a_large_frame_in_progress() {
-        let mut rbuf = vec![0; 4 * READ_CHUNK];
-        shrink_read_buffer(&mut rbuf, READ_CHUNK + 1);
-        assert_eq!(rbuf.len(), 4 * READ_CHUNK);
-        let mut normal = vec![0; READ_CHUNK];
-        shrink_read_buffer(&mut normal, 0);
-        assert_eq!(normal.len(), READ_CHUNK);
-    }
-
-    #[test]
-    fn read_buffer_without_a_whole_header_doubles() {
-        let mut rbuf = vec![0; READ_CHUNK];
-        rbuf[..2].copy_from_slice(&crate::frame::MAGIC.to_be_bytes());
-        rbuf[2] = 0xff; // not a header the server accepts: fall back to doubling
-        grow_read_buffer(&mut rbuf, MAX_FRAME);
-        assert_eq!(rbuf.len(), 2 * READ_CHUNK);
-    }
-
-    #[test]
-    fn write_buffer_shrinks_after_a_large_batch_only() {
-        let mut wbuf = Vec::with_capacity(READ_CHUNK);
-        wbuf.resize(READ_CHUNK, 1);
-        wbuf.clear();
-        shrink_write_buffer(&mut wbuf);
-        assert!(wbuf.capacity() >= READ_CHUNK);
-        let mut big = vec![1; 8 * READ_CHUNK];
-        big.clear();
-        shrink_write_buffer(&mut big);
-        assert!(big.capacity() < 2 * READ_CHUNK, "{}", big.capacity());
-    }
 }

@@ -82,7 +82,7 @@ pub(crate) async fn serve(
     stopping: impl Fn() -> bool,
 ) {
     let limits = guard.shared().limits.clone();
-    let peer = stream.peer();
+    let peer = Peer::of(&stream);
     loop {
         let request = match read_request(&mut stream, &mut buf, &mut filled, &limits).await {
             Ok(Some(request)) => request,
@@ -116,7 +116,7 @@ async fn read_request(
 ) -> Result<Option<Request>, Response> {
     let started = Instant::now();
     loop {
-        if let Some(request) = parse_head(&buf[..*filled], limits.max_frame)? {
+        if let Some(request) = parse_head(&buf[..*filled], limits.max_body)? {
             let total = request.head_len + request.body_len;
             if buf.len() < total {
                 buf.resize(total, 0);
@@ -290,7 +290,7 @@ async fn call(entry: &Entry, body: &[u8], timeout: Option<Duration>, peer: Peer)
                 Some(t) => {
                     call.or(async {
                         Timer::after(t).await;
-                        Reply::status(
+                        Reply::error(
                             Status::DeadlineExceeded,
                             "the call's deadline passed on the server",
                         )

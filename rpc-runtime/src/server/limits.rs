@@ -10,14 +10,14 @@ use std::time::Duration;
 /// use std::time::Duration;
 ///
 /// let limits = Limits { max_in_flight: 32, idle_timeout: Duration::from_secs(60), ..Limits::default() };
-/// assert_eq!(limits.max_frame, 1 << 20);
+/// assert_eq!(limits.max_body, 1 << 20);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Largest frame body accepted, in bytes. A larger declared length gets a
     /// `resource exhausted` error frame and the connection is closed, before any of the body
     /// is read or allocated. Default 1 MiB.
-    pub max_frame: u32,
+    pub max_body: u32,
     /// Most connections served at once; more are told `resource exhausted` and closed.
     /// Default 10,000.
     pub max_connections: usize,
@@ -51,7 +51,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
-            max_frame: DEFAULT_MAX_BODY,
+            max_body: DEFAULT_MAX_BODY,
             max_connections: 10_000,
             max_in_flight: 256,
             read_timeout: Duration::from_secs(10),

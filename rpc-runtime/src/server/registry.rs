@@ -1,14 +1,11 @@
 //! Which service answers which method id, plus the built-in `describe` method.
 
-use crate::error::ServeError;
+use super::ServeError;
+use crate::frame::DESCRIBE;
 use crate::schema::{MethodSchema, ServiceSchema};
 use crate::service::Service;
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The method id of the built-in `describe` call: an empty request, a JSON response listing
-/// every served service (see `docs/PROTOCOL.md`). `#[service]` never assigns id 0.
-pub const DESCRIBE: u32 = 0;
 
 /// A served method: its service and schema.
 #[derive(Clone)]

@@ -39,7 +39,7 @@ impl ShutdownHandle {
     }
 }
 
-/// Starts a graceful shutdown of `handle` on the first SIGINT or SIGTERM.
+/// Starts a graceful shutdown of `handle` on the first SIGINT or SIGTERM (Unix only).
 ///
 /// A second signal while shutting down exits the process at once (status 130), for when
 /// the grace period is too long to wait out.
@@ -47,6 +47,7 @@ impl ShutdownHandle {
 /// # Errors
 ///
 /// When the signal handlers cannot be installed.
+#[cfg(unix)]
 pub fn shutdown_on_signals(handle: &ShutdownHandle) -> std::io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;

@@ -3,7 +3,7 @@
 use super::layout::{Item, end_offset};
 use super::prim::put;
 use super::{ByteOrder, Order, WireField};
-use crate::error::WireResult;
+use crate::wire::WireResult;
 
 impl<T: WireField, const N: usize> WireField for [T; N] {
     const LAYOUT: &'static [Item] = &[Item::array(T::LAYOUT, N, T::IS_BYTE)];

@@ -11,7 +11,7 @@
 //! `@`-aligned records too.
 
 use super::{ByteOrder, Wire};
-use crate::error::{WireError, WireResult};
+use crate::wire::{WireError, WireResult};
 use core::marker::PhantomData;
 
 /// Bytes of the count that precedes the records.

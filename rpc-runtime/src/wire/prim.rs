@@ -2,7 +2,7 @@
 
 use super::layout::{Item, align_up};
 use super::{Order, WireField};
-use crate::error::{WireError, WireResult};
+use crate::wire::{WireError, WireResult};
 use core::mem::{align_of, size_of};
 
 /// Writes `bytes` at `pos` and returns the offset after them.

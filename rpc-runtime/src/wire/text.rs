@@ -3,7 +3,7 @@
 use super::layout::Item;
 use super::prim::{put, take};
 use super::{Order, WireField};
-use crate::error::{WireError, WireResult};
+use crate::wire::{WireError, WireResult};
 use core::fmt;
 use core::ops::Deref;
 use core::str::FromStr;

@@ -110,18 +110,18 @@ fn a_client_that_never_reads_gets_a_bounded_queue_then_a_close() {
     // A ping as large as a frame may be grows the server's read buffer, then 20,000
     // describes ask for ~`20_000 * reply` bytes, far more than the budget.
     let mut bytes = Vec::new();
-    let max_frame = Limits::default().max_frame as usize;
+    let max_body = Limits::default().max_body as usize;
     frame::encode_bytes(
         &mut bytes,
         Header::new(FrameKind::Ping, 1),
-        &vec![7; max_frame],
+        &vec![7; max_body],
     );
     bytes.extend(describes(20_000));
     let hog = Hog::start(&served, bytes);
 
     let peak = peak_queued_until(&stats, 1);
     // The pong, then at most one batch of replies past the budget.
-    let bound = Header::SIZE + max_frame + 1024 * 1024 + reply;
+    let bound = Header::SIZE + max_body + 1024 * 1024 + reply;
     assert!(
         peak <= bound,
         "the server held {peak} bytes for a client that never reads (bound {bound})"

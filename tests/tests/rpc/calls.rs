@@ -160,7 +160,7 @@ fn pipelined_calls_finish_out_of_order() {
 #[test]
 fn a_reply_over_the_frame_limit_fails_that_call_only() {
     let served = Served::tcp_with(Limits {
-        max_frame: 1024,
+        max_body: 1024,
         ..Limits::default()
     });
     let lab = served.blocking();
@@ -176,7 +176,7 @@ fn a_reply_over_the_frame_limit_fails_that_call_only() {
 fn a_request_over_the_client_frame_limit_is_refused_before_sending() {
     let served = Served::tcp();
     let mut options = rpc_runtime::ClientOptions::default();
-    options.max_frame = 4;
+    options.max_body = 4;
     let client = rpc_runtime::BlockingClient::with_options(served.endpoint.clone(), options);
     let lab = LabBlockingClient::new(client);
     let err = lab.echo(Item { id: 1, value: 2 }).unwrap_err();

@@ -1,6 +1,7 @@
 //! How the server reads frames: the read timeout times each frame from its first byte, so a
 //! client whose writes end mid-frame is fine as long as each frame completes in time, and the
-//! built-in `describe` decodes its (empty) body as strictly as any method.
+//! built-in `describe` decodes its (empty) body as strictly as any method, and a malformed
+//! header is answered with the reason and its cause.
 
 use super::support::{Served, Witness};
 use rpc_runtime::frame::{self, FrameKind, Header, Status};
@@ -73,4 +74,21 @@ fn describe_with_a_body_is_a_bad_request() {
         "{}",
         reply.text()
     );
+}
+
+#[test]
+fn a_malformed_header_is_explained_with_its_cause() {
+    let served = Served::tcp();
+    let mut raw = served.raw();
+    let mut bytes = Vec::new();
+    frame::encode_bytes(&mut bytes, Header::new(FrameKind::Ping, 1), &[]);
+    bytes[3] = 99; // no such frame kind
+    raw.send(&bytes);
+    // The error frame names the failure and its cause, as docs/PROTOCOL.md shows.
+    raw.read_frame().assert_error(
+        0,
+        Status::BadRequest,
+        "malformed header: unknown discriminant 99 for enum `FrameKind` at offset 3",
+    );
+    raw.expect_closed();
 }

@@ -155,7 +155,7 @@ fn a_deadline_header_bounds_the_call() {
 #[test]
 fn limits_close_the_connection_with_a_status() {
     let served = Served::tcp_with(Limits {
-        max_frame: 64,
+        max_body: 64,
         ..Limits::default()
     });
     let mut big = connect(&served);

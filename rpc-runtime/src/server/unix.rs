@@ -1,6 +1,6 @@
 //! Unix socket files: replacing a dead server's socket, never a live one, and cleaning up.
 
-use crate::error::ServeError;
+use crate::server::ServeError;
 use std::io;
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};

@@ -1,0 +1,137 @@
+//! A call in flight: the future a caller awaits. While no one reads, a waiting call takes the
+//! reader role and reads for everyone; a call dropped before its reply forgets its slot, sends
+//! a cancel frame and passes the reader role on.
+
+use super::{Conn, Flush, Outcome, State};
+use crate::error::RpcError;
+use crate::frame::{self, FrameKind, Header, Status};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll, Waker};
+
+/// A call whose frame is queued or sent; resolves to the server's reply.
+#[derive(Debug)]
+pub(crate) struct PendingCall {
+    pub(super) conn: Arc<Conn>,
+    pub(super) id: u32,
+    pub(super) flush: Flush,
+    /// Whether this call holds the reader role.
+    pub(super) reader: bool,
+    pub(super) finished: bool,
+}
+
+impl State {
+    /// When nobody reads: the waker of a waiting call, to be woken to take the reader role.
+    pub(super) fn next_reader(&mut self) -> Option<Waker> {
+        if self.reading {
+            return None;
+        }
+        self.calls
+            .values_mut()
+            .find(|s| s.done.is_none() && s.waker.is_some())
+            .and_then(|s| s.waker.take())
+            .or_else(|| self.flush_waker.take())
+    }
+}
+
+/// Gives up the reader role, if held, and returns the waker of a waiting call to take it over.
+pub(super) fn release_reader(reader: &mut bool, st: &mut State) -> Option<Waker> {
+    if !std::mem::take(reader) {
+        return None;
+    }
+    st.reading = false;
+    st.next_reader()
+}
+
+impl Future for PendingCall {
+    type Output = Outcome;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Outcome> {
+        match self.flush {
+            Flush::Yield => {
+                self.flush = Flush::Now;
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            Flush::Now => {
+                self.flush = Flush::No;
+                self.conn.flush();
+            }
+            Flush::No => {}
+        }
+        let this = &mut *self;
+        loop {
+            let mut st = this.conn.lock();
+            let reading = st.reading;
+            let outcome = match st.calls.get_mut(&this.id) {
+                None => Some(Err(st.closed.clone().unwrap_or_else(|| {
+                    RpcError::new(Status::Internal, "call slot vanished")
+                }))),
+                Some(slot) => match slot.done.take() {
+                    Some(done) => Some(done),
+                    None if reading && !this.reader => {
+                        match &slot.waker {
+                            Some(w) if w.will_wake(cx.waker()) => {}
+                            _ => slot.waker = Some(cx.waker().clone()),
+                        }
+                        return Poll::Pending;
+                    }
+                    None => {
+                        slot.waker = None;
+                        None
+                    }
+                },
+            };
+            if let Some(done) = outcome {
+                st.calls.remove(&this.id);
+                let next = release_reader(&mut this.reader, &mut st);
+                drop(st);
+                if let Some(w) = next {
+                    w.wake();
+                }
+                this.finished = true;
+                return Poll::Ready(done);
+            }
+            // Nobody reads: this call does, until its own reply is in.
+            st.reading = true;
+            drop(st);
+            this.reader = true;
+            if this.conn.read_some(cx).is_pending() {
+                return Poll::Pending;
+            }
+        }
+    }
+}
+
+impl Drop for PendingCall {
+    fn drop(&mut self) {
+        if self.finished {
+            return;
+        }
+        let conn = Arc::clone(&self.conn);
+        let mut st = conn.lock();
+        if std::mem::take(&mut self.reader) {
+            st.reading = false;
+        }
+        // The caller gave up (timeout, or the future was dropped): forget the call and tell
+        // the server, so it can stop working on it.
+        let replied = st.calls.remove(&self.id).is_some_and(|s| s.done.is_some());
+        // Whether this call read, or was woken to read next and now never will: when nobody
+        // reads, wake a waiting call to take the role.
+        let next = st.next_reader();
+        let mut must_flush = self.flush != Flush::No;
+        if !replied && st.closed.is_none() {
+            frame::encode(&mut st.out, Header::new(FrameKind::Cancel, self.id), |_| {});
+            must_flush |= !st.flushing;
+            st.flushing = true;
+        }
+        drop(st);
+        if let Some(w) = next {
+            w.wake();
+        }
+        if must_flush {
+            conn.flush();
+        }
+    }
+}

@@ -1,0 +1,186 @@
+//! Dispatching a frame: requests start calls (polled once inline; a call that waits runs as
+//! a task racing its deadline), `describe` answers from the registry, and every finished
+//! call's reply is framed into the write buffer.
+
+use super::{Conn, error_frame};
+use crate::frame::{self, DESCRIBE, FrameKind, Header, Status};
+use crate::server::call::{Guarded, Named, guarded};
+use crate::service::Reply;
+use smol::Timer;
+use smol::channel::Sender;
+use smol::future::FutureExt as _;
+use std::pin::pin;
+use std::task::{Context, Poll, Waker};
+use std::time::{Duration, Instant};
+use tracing::Instrument as _;
+
+impl Conn {
+    /// Does what one frame asks.
+    pub(super) fn handle(&mut self, header: Header, body: &[u8]) {
+        match header.kind {
+            FrameKind::Request => self.request(header, body),
+            FrameKind::Cancel => {
+                self.running.remove(&header.call_id);
+            }
+            FrameKind::Ping => {
+                frame::encode_bytes(
+                    &mut self.wbuf,
+                    Header::new(FrameKind::Pong, header.call_id),
+                    body,
+                );
+            }
+            FrameKind::Pong => {}
+            FrameKind::Response | FrameKind::Error | FrameKind::Goaway => {
+                let message = format!("a client may not send {:?} frames", header.kind);
+                self.violation(&message);
+            }
+        }
+    }
+
+    /// The client broke the protocol: tell it why on call id 0 and close.
+    fn violation(&mut self, message: &str) {
+        tracing::info!(peer = %self.peer, "closing a connection: {message}");
+        error_frame(&mut self.wbuf, 0, Status::BadRequest, message);
+        self.close = true;
+    }
+
+    pub(super) fn request(&mut self, header: Header, body: &[u8]) {
+        let id = header.call_id;
+        self.last_call = self.last_call.max(id);
+        if self.draining.is_some() {
+            error_frame(
+                &mut self.wbuf,
+                id,
+                Status::Unavailable,
+                "server shutting down",
+            );
+            return;
+        }
+        if id == 0 || self.running.contains_key(&id) {
+            // An answer on this id would be taken for the connection's or another call's,
+            // so this is a broken client: say so on id 0 and close.
+            let message = if id == 0 {
+                "call id 0 is reserved for the connection".to_owned()
+            } else {
+                format!("call id {id} is already in use on this connection")
+            };
+            self.violation(&message);
+            return;
+        }
+        let shared = self.guard.shared();
+        if header.method == DESCRIBE {
+            if body.is_empty() {
+                frame::encode_bytes(
+                    &mut self.wbuf,
+                    Header::new(FrameKind::Response, id),
+                    shared.registry.describe(),
+                );
+            } else {
+                let message = format!(
+                    "describe takes an empty request body, not {} bytes",
+                    body.len()
+                );
+                error_frame(&mut self.wbuf, id, Status::BadRequest, &message);
+            }
+            return;
+        }
+        let Some(entry) = shared.registry.get(header.method) else {
+            let message = format!("no method with id {:#010x} is served here", header.method);
+            error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
+            return;
+        };
+        if header.schema != 0 && header.schema != entry.fingerprint {
+            let message = format!(
+                "schema mismatch on `{}.{}`: the client was built against different messages \
+                 (client fingerprint {:#010x}, server {:#010x}; server formats: request {:?}, response {:?}, error {:?})",
+                entry.service_name,
+                entry.schema.name,
+                header.schema,
+                entry.fingerprint,
+                entry.schema.request.describe(),
+                entry.schema.response.describe(),
+                entry.schema.error.describe(),
+            );
+            error_frame(&mut self.wbuf, id, Status::SchemaMismatch, &message);
+            return;
+        }
+        // Start and poll once right here: most handlers finish without waiting.
+        let named = Named::of(entry);
+        let span = named.span(id);
+        let _entered = span.enter();
+        let started = guarded(self.peer, named, || {
+            let mut call = entry.service.start(header.method, body)?;
+            let mut cx = Context::from_waker(Waker::noop());
+            Some(match call.as_mut().poll(&mut cx) {
+                Poll::Ready(reply) => Err(reply),
+                Poll::Pending => Ok(call),
+            })
+        });
+        let call = match started {
+            Ok(None) => {
+                let message = format!("no method with id {:#010x} is served here", header.method);
+                error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
+                return;
+            }
+            Ok(Some(Err(reply))) | Err(reply) => {
+                self.finish(id, reply);
+                return;
+            }
+            Ok(Some(Ok(call))) => Guarded::new(call, self.peer, named),
+        };
+        let deadline = (header.timeout_ms > 0)
+            .then(|| Instant::now() + Duration::from_millis(u64::from(header.timeout_ms)));
+        let task = self
+            .ex
+            .spawn(run_call(call, deadline, id, self.done_tx.clone()).instrument(span.clone()));
+        self.running.insert(id, task);
+    }
+
+    /// Frames a finished call's reply.
+    /// Calls answered inline were never in `running`; spawned ones are removed by the caller.
+    pub(super) fn finish(&mut self, id: u32, mut reply: Reply) {
+        let max_body = self.guard.shared().limits.max_body;
+        if reply.body.len() > max_body as usize {
+            // The client would reject the frame and drop the connection with it; fail the
+            // one call instead.
+            reply = Reply::error(
+                Status::ResourceExhausted,
+                format!(
+                    "the reply of {} bytes exceeds the frame limit of {max_body}",
+                    reply.body.len()
+                ),
+            );
+        }
+        match reply.status {
+            Status::Ok | Status::Application => {
+                let mut header = Header::new(FrameKind::Response, id);
+                header.status = reply.status;
+                frame::encode_bytes(&mut self.wbuf, header, &reply.body);
+            }
+            status => {
+                let mut header = Header::new(FrameKind::Error, id);
+                header.status = status;
+                frame::encode_bytes(&mut self.wbuf, header, &reply.body);
+            }
+        }
+    }
+}
+
+/// Runs a call that waited on its first poll, racing it against its deadline.
+async fn run_call(call: Guarded, deadline: Option<Instant>, id: u32, done: Sender<(u32, Reply)>) {
+    let reply = match deadline {
+        Some(at) => {
+            let call = pin!(call);
+            call.or(async {
+                Timer::at(at).await;
+                Reply::error(
+                    Status::DeadlineExceeded,
+                    "the call's deadline passed on the server",
+                )
+            })
+            .await
+        }
+        None => call.await,
+    };
+    let _ = done.send((id, reply)).await;
+}
