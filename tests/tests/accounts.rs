@@ -14,11 +14,13 @@
 //! - [`crash`]: `kill -9` under load, restart, and every acknowledged write is still there.
 //! - [`idempotency`]: replays apply once, across graceful restarts too; conflicts are refused.
 //! - [`security`]: tokens, ownership, expiry, hostile names and amounts, uniform login errors.
+//! - [`database`]: the database file's permissions and lock, and start-up error messages.
 //! - [`cli`]: the `account` tool in scripts: `--json` output, session files, exit codes.
 
 mod cli;
 mod concurrency;
 mod crash;
+mod database;
 mod idempotency;
 mod library;
 mod security;

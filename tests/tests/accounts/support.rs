@@ -10,7 +10,7 @@ use account_service::{AccountService, Audit, Config, PasswordHashing};
 use rpc_runtime::frame::{self, FrameKind, Header};
 use rpc_runtime::{BlockingClient, CallError, Endpoint, Wire as _};
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::hash::{BuildHasher, RandomState};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -109,6 +109,31 @@ fn server_command(dir: &Path) -> Command {
         }
     }
     command
+}
+
+/// Runs `account-server` in `dir` with `args`, expecting it to exit by itself (it is killed
+/// after [`HANG`] if it does not); returns how it exited and everything it logged.
+pub fn run_to_exit(dir: &Path, args: &[&OsStr]) -> (ExitStatus, String) {
+    let mut child = server_command(dir)
+        .args(args)
+        .spawn()
+        .expect("spawn account-server");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    // Its stderr closes when it exits.
+    let (tx, log) = channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    match log.recv_timeout(HANG) {
+        Ok(log) => (child.wait().expect("wait for account-server"), log),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("account-server did not exit within {HANG:?}");
+        }
+    }
 }
 
 /// What the thread reading a server's stderr reports.
