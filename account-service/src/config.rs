@@ -29,6 +29,13 @@ pub struct Config {
     pub session_ttl: Duration,
     /// The argon2id cost of new password hashes (default: OWASP's m=19 MiB, t=2, p=1).
     pub password_hashing: PasswordHashing,
+    /// Threads that hash and verify passwords (default: one per core). Each holds one argon2
+    /// memory block (`password_hashing.memory_kib`) for the process's life, so this bounds the
+    /// memory password checks can take.
+    pub hashing_threads: usize,
+    /// Password checks that may wait for a hashing thread (default 32). When that many wait,
+    /// `open`, `login` and `change_password` are answered `resource exhausted` at once.
+    pub hashing_queue: usize,
     /// When repeated failed logins for one name are refused without checking.
     pub login_throttle: LoginThrottle,
     /// The most requests the writer commits in one transaction (default 256).
@@ -53,6 +60,8 @@ impl Config {
             db_path: db_path.into(),
             session_ttl: Duration::from_secs(24 * 60 * 60),
             password_hashing: PasswordHashing::default(),
+            hashing_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            hashing_queue: 32,
             login_throttle: LoginThrottle::default(),
             max_batch: 256,
             queue_depth: 4096,

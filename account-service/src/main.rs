@@ -66,6 +66,15 @@ struct Args {
     #[arg(long, env = "ACCOUNT_SHUTDOWN_GRACE", default_value_t = 10)]
     shutdown_grace: u64,
 
+    /// Threads that hash and check passwords (default: one per core).
+    #[arg(long, env = "ACCOUNT_HASH_THREADS")]
+    hash_threads: Option<usize>,
+
+    /// Password checks that may wait for a hashing thread; beyond that, logins are answered
+    /// "resource exhausted" at once.
+    #[arg(long, env = "ACCOUNT_HASH_QUEUE", default_value_t = 32)]
+    hash_queue: usize,
+
     /// Seconds a login session lasts.
     #[arg(long, env = "ACCOUNT_SESSION_TTL", default_value_t = 24 * 60 * 60)]
     session_ttl: u64,
@@ -107,6 +116,10 @@ impl std::fmt::Display for Chain<'_> {
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::new(&args.db);
     config.session_ttl = Duration::from_secs(args.session_ttl);
+    config.hashing_queue = args.hash_queue;
+    if let Some(threads) = args.hash_threads {
+        config.hashing_threads = threads;
+    }
     let service = AccountService::open(config)?;
 
     let limits = Limits {

@@ -5,7 +5,7 @@
 //! session's own account; `transfer` names the recipient, and `list` shows other accounts'
 //! names and status only.
 
-use crate::auth::{self, Passwords, Throttle};
+use crate::auth::{self, HashingStats, Passwords, Throttle};
 use crate::config::Config;
 use crate::db::{Audit, SqliteStore, WriterStats};
 use crate::error::Error;
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 /// The account service: implements [`Accounts`] on a [`Store`] (by default SQLite).
 ///
 /// Cheap to clone: clones share the store, the writer and the login throttle. Serve it with
-/// [`ServeAccounts`](account_client::api::ServeAccounts):
+/// [`ServeAccounts`](crate::ServeAccounts):
 ///
 /// ```no_run
 /// use account_service::{AccountService, Config, ServeAccounts};
@@ -92,6 +92,11 @@ impl AccountService<SqliteStore> {
         self.inner.store.writer_stats()
     }
 
+    /// What the password-hashing pool has done so far.
+    pub fn hashing_stats(&self) -> HashingStats {
+        self.inner.passwords.stats()
+    }
+
     /// Stops the writer once it has committed every request already queued. Later writes
     /// fail with `StorageFailure`; reads keep working. Blocks until the writer is done: call
     /// it after the server has stopped.
@@ -116,7 +121,11 @@ impl<S: Store> AccountService<S> {
         Ok(AccountService {
             inner: Arc::new(Inner {
                 store,
-                passwords: Passwords::new(config.password_hashing)?,
+                passwords: Passwords::new(
+                    config.password_hashing,
+                    config.hashing_threads,
+                    config.hashing_queue,
+                )?,
                 throttle: Throttle::new(config.login_throttle),
                 session_ttl: config.session_ttl,
             }),
@@ -147,7 +156,7 @@ impl<S: Store> AccountService<S> {
         password: Option<Password>,
     ) -> Result<T, AccountError> {
         if let (Some(secret), Some(password)) = (replay.secret, password)
-            && !self.inner.passwords.verify(password, Some(secret)).await
+            && !self.inner.passwords.verify(password, Some(secret)).await?
         {
             return Err(AccountError::IdempotencyConflict);
         }
@@ -193,7 +202,7 @@ impl<S: Store> Accounts for AccountService<S> {
         let credentials = inner.store.credentials(r.name).await?;
         // An unknown name is verified against a dummy hash: same work, same reply.
         let hash = credentials.as_ref().map(|c| c.password_hash.clone());
-        let verified = inner.passwords.verify(r.password, hash).await;
+        let verified = inner.passwords.verify(r.password, hash).await?;
         let Some(credentials) = credentials.filter(|_| verified) else {
             inner.throttle.failed(&r.name, Instant::now());
             return Err(AccountError::InvalidCredentials);
@@ -273,7 +282,11 @@ impl<S: Store> Accounts for AccountService<S> {
             return Err(AccountError::AccountClosed);
         }
         let old_hash = credentials.password_hash;
-        if !inner.passwords.verify(r.old, Some(old_hash.clone())).await {
+        if !inner
+            .passwords
+            .verify(r.old, Some(old_hash.clone()))
+            .await?
+        {
             return Err(AccountError::InvalidCredentials);
         }
         let new_hash = inner.passwords.hash(r.new).await?;

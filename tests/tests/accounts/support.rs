@@ -554,22 +554,24 @@ impl Raw {
 
     /// Calls `Accounts.method` with `body` as call `call_id` and returns the reply frame.
     pub fn call(&mut self, method: &str, call_id: u32, body: &[u8]) -> Frame {
-        let m = AccountsClient::SCHEMA
-            .methods
-            .iter()
-            .find(|m| m.name == method)
-            .unwrap_or_else(|| panic!("Accounts has no method {method}"));
-        let mut header = Header::new(FrameKind::Request, call_id);
-        header.method = m.id;
-        header.schema = m.fingerprint;
+        self.send(method, call_id, body);
+        self.read_frame()
+    }
+
+    /// Sends a call of `Accounts.method` with `body` as call `call_id`, without waiting.
+    pub fn send(&mut self, method: &str, call_id: u32, body: &[u8]) {
         let mut out = Vec::new();
-        frame::encode_bytes(&mut out, header, body);
+        request_frame(&mut out, method, call_id, body);
+        self.write(&out);
+    }
+
+    /// Writes raw bytes (several frames, say) in one go.
+    pub fn write(&mut self, bytes: &[u8]) {
         match self {
-            Raw::Tcp(s) => s.write_all(&out),
-            Raw::Unix(s) => s.write_all(&out),
+            Raw::Tcp(s) => s.write_all(bytes),
+            Raw::Unix(s) => s.write_all(bytes),
         }
         .expect("send");
-        self.read_frame()
     }
 
     /// Reads the next frame.
@@ -590,6 +592,19 @@ impl Raw {
         }
         .expect("a frame from the server");
     }
+}
+
+/// Appends the frame of a call of `Accounts.method` with `body` as call `call_id` to `out`.
+pub fn request_frame(out: &mut Vec<u8>, method: &str, call_id: u32, body: &[u8]) {
+    let m = AccountsClient::SCHEMA
+        .methods
+        .iter()
+        .find(|m| m.name == method)
+        .unwrap_or_else(|| panic!("Accounts has no method {method}"));
+    let mut header = Header::new(FrameKind::Request, call_id);
+    header.method = m.id;
+    header.schema = m.fingerprint;
+    frame::encode_bytes(out, header, body);
 }
 
 /// Counts of equal items, to compare two collections as multisets.
