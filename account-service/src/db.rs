@@ -25,8 +25,8 @@ pub use writer::WriterStats;
 use crate::config::Config;
 use crate::error::Error;
 use crate::store::{
-    Answer, Credentials, Fingerprint, Keyed, NewAccount, NewPassword, NewSession, Payment, Replay,
-    Store, TokenHash,
+    Answer, Credentials, Fingerprint, Keyed, NewAccount, NewName, NewPassword, NewSession, Payment,
+    Replay, Store, TokenHash,
 };
 use account_client::api::{
     AccountError, AccountInfo, AccountSummary, Entry, IdemKey, Name, Receipt, Session,
@@ -238,7 +238,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn rename(&self, request: Keyed<Name>) -> Answer<AccountInfo> {
+    async fn rename(&self, request: Keyed<NewName>) -> Answer<AccountInfo> {
         self.keyed(Op::Rename(request)).await
     }
 

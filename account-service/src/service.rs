@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::db::{Audit, SqliteStore, WriterStats};
 use crate::error::Error;
 use crate::store::{
-    Answer, Fingerprint, Keyed, NewAccount, NewPassword, NewSession, Payment, Replay, Store,
-    TokenHash,
+    Answer, Fingerprint, Keyed, NewAccount, NewName, NewPassword, NewSession, Payment, Replay,
+    Store, TokenHash,
 };
 use crate::validate;
 use account_client::api::{
@@ -169,10 +169,11 @@ const NO_TOKEN: [u8; 32] = [0; 32];
 
 impl<S: Store> Accounts for AccountService<S> {
     async fn open(&self, r: OpenRequest) -> Result<AccountInfo, AccountError> {
-        validate::name(&r.name)?;
+        let (name, skeleton) = validate::new_name(&r.name)?;
         validate::password(&r.password)?;
         validate::opening_amount(r.initial_cents)?;
         let canonical = OpenRequest {
+            name,
             password: Password::EMPTY,
             ..r.clone()
         };
@@ -184,7 +185,8 @@ impl<S: Store> Accounts for AccountService<S> {
             .open_account(NewAccount {
                 key: r.key,
                 fingerprint,
-                name: r.name,
+                name,
+                skeleton,
                 password_hash,
                 initial_cents: r.initial_cents,
             })
@@ -194,20 +196,27 @@ impl<S: Store> Accounts for AccountService<S> {
 
     async fn login(&self, r: LoginRequest) -> Result<Session, AccountError> {
         // No account can have an invalid name or password, so these fail like a wrong one.
-        if validate::name(&r.name).is_err() || validate::password(&r.password).is_err() {
+        let Ok(name) = validate::name(&r.name) else {
+            return Err(AccountError::InvalidCredentials);
+        };
+        if validate::password(&r.password).is_err() {
             return Err(AccountError::InvalidCredentials);
         }
         let inner = &self.inner;
-        inner.throttle.check(&r.name, Instant::now())?;
-        let credentials = inner.store.credentials(r.name).await?;
+        inner.throttle.check(&name, Instant::now())?;
+        let mut credentials = inner.store.credentials(name).await?;
+        if credentials.is_none() && name != r.name {
+            // A name stored before names were normalised, whose NFC form another account has.
+            credentials = inner.store.credentials(r.name).await?;
+        }
         // An unknown name is verified against a dummy hash: same work, same reply.
         let hash = credentials.as_ref().map(|c| c.password_hash.clone());
         let verified = inner.passwords.verify(r.password, hash).await?;
         let Some(credentials) = credentials.filter(|_| verified) else {
-            inner.throttle.failed(&r.name, Instant::now());
+            inner.throttle.failed(&name, Instant::now());
             return Err(AccountError::InvalidCredentials);
         };
-        inner.throttle.succeeded(&r.name);
+        inner.throttle.succeeded(&name);
         if credentials.status == AccountStatus::Closed {
             return Err(AccountError::AccountClosed);
         }
@@ -243,16 +252,17 @@ impl<S: Store> Accounts for AccountService<S> {
     }
 
     async fn rename(&self, r: RenameRequest) -> Result<AccountInfo, AccountError> {
-        validate::name(&r.name)?;
+        let (name, skeleton) = validate::new_name(&r.name)?;
         let canonical = RenameRequest {
             token: NO_TOKEN,
-            ..r.clone()
+            key: r.key,
+            name,
         };
         let request = Keyed {
             token: TokenHash::of(&r.token),
             key: r.key,
             fingerprint: Fingerprint::of("rename", &canonical.pack()),
-            args: r.name,
+            args: NewName { name, skeleton },
         };
         let answer = self.inner.store.rename(request).await;
         self.settle(answer, None).await
@@ -321,20 +331,18 @@ impl<S: Store> Accounts for AccountService<S> {
     }
 
     async fn transfer(&self, r: TransferRequest) -> Result<Receipt, AccountError> {
-        validate::name(&r.to)?;
+        let to = validate::name(&r.to)?;
         validate::amount(r.cents)?;
         let canonical = TransferRequest {
             token: NO_TOKEN,
+            to,
             ..r.clone()
         };
         let request = Keyed {
             token: TokenHash::of(&r.token),
             key: r.key,
             fingerprint: Fingerprint::of("transfer", &canonical.pack()),
-            args: Payment {
-                to: r.to,
-                cents: r.cents,
-            },
+            args: Payment { to, cents: r.cents },
         };
         let answer = self.inner.store.transfer(request).await;
         self.settle(answer, None).await

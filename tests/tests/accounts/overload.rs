@@ -15,8 +15,8 @@ fn a_full_hashing_queue_answers_resource_exhausted_at_once() {
     let c = server.tcp_client();
     open(&c, "flood-owner", "the owner's password", 0);
 
-    // Twelve logins for twelve names, in one write: the first runs, the second waits, and
-    // most of the rest find the queue full.
+    // Twelve logins for twelve names, in one write: one runs, one may wait, and the rest
+    // find the queue full.
     const CALLS: u32 = 12;
     let mut frames = Vec::new();
     for call in 1..=CALLS {

@@ -705,3 +705,63 @@ fn failed_logins_take_comparable_time_whether_or_not_the_name_exists() {
     );
     server.stop();
 }
+
+#[test]
+fn look_alike_and_invisible_names_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.tcp_client();
+    let opened = |who: &str| {
+        c.open(OpenRequest {
+            key: key(),
+            name: name(who),
+            password: password("look-alike password"),
+            initial_cents: 0,
+        })
+    };
+    let composed = "zo\u{eb}";
+    let decomposed = "zoe\u{308}";
+    let zoe = opened(decomposed).expect("open zoë");
+    assert_eq!(zoe.name, name(composed), "stored in NFC");
+    opened("alice").expect("open alice");
+    // The same name in another normalisation form, or in other scripts' letters, is taken.
+    for taken in [composed, decomposed, "\u{430}lice", "aIice"] {
+        assert_eq!(app_err(opened(taken)), AccountError::NameTaken, "{taken:?}");
+    }
+    // Names that show as less than they hold are invalid.
+    for invisible in [
+        "bob\u{e0041}\u{e0042}",
+        "bob\u{fe0f}",
+        "\u{2800}",
+        "bob\u{2800}",
+        "\u{3164}",
+        "\u{301}\u{302}",
+    ] {
+        assert_eq!(
+            app_err(opened(invisible)),
+            AccountError::InvalidName,
+            "{invisible:?}"
+        );
+    }
+    // Logging in and paying work with either form.
+    let token = login(&c, decomposed, "look-alike password");
+    login(&c, composed, "look-alike password");
+    let renamed = c.rename(RenameRequest {
+        token,
+        key: key(),
+        name: name("\u{430}lice"),
+    });
+    assert_eq!(app_err(renamed), AccountError::NameTaken);
+    let listed: Vec<String> = c
+        .list(ListRequest {
+            token,
+            after_id: 0,
+            limit: 100,
+        })
+        .expect("list")
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(listed, [composed, "alice"]);
+    server.stop();
+}
