@@ -75,6 +75,14 @@ struct Args {
     #[arg(long, env = "ACCOUNT_HASH_QUEUE", default_value_t = 32)]
     hash_queue: usize,
 
+    /// Most reply bytes one connection collects before the server stops reading its requests.
+    #[arg(long, env = "ACCOUNT_WRITE_BUDGET", default_value_t = Limits::default().write_budget)]
+    write_budget: usize,
+
+    /// Most reply bytes held over all connections for clients slow to read them.
+    #[arg(long, env = "ACCOUNT_TOTAL_WRITE_BUDGET", default_value_t = Limits::default().total_write_budget)]
+    total_write_budget: usize,
+
     /// Seconds a login session lasts.
     #[arg(long, env = "ACCOUNT_SESSION_TTL", default_value_t = 24 * 60 * 60)]
     session_ttl: u64,
@@ -129,6 +137,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         read_timeout: Duration::from_secs(args.read_timeout),
         idle_timeout: Duration::from_secs(args.idle_timeout),
         shutdown_grace: Duration::from_secs(args.shutdown_grace),
+        write_budget: args.write_budget,
+        total_write_budget: args.total_write_budget,
     };
     let mut builder = Server::builder()
         .serve(ServeAccounts::new(service.clone()))

@@ -1,14 +1,18 @@
 //! The server: listeners, connection tasks and dispatch to services, on a smol executor with
 //! one worker thread per core.
 
+mod call;
 mod conn;
 mod http;
 mod limits;
 pub(crate) mod registry;
 mod shutdown;
+mod stats;
 
+pub use call::{Peer, current_peer};
 pub use limits::Limits;
 pub use shutdown::{ShutdownHandle, shutdown_on_signals};
+pub use stats::ServerStats;
 
 use crate::endpoint::Endpoint;
 use crate::error::ServeError;
@@ -16,8 +20,9 @@ use crate::service::Service;
 use crate::transport::Listener;
 use registry::Registry;
 use smol::Executor;
+use stats::Counters;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::Ordering;
 use std::thread;
 
 /// Builds a [`Server`]: endpoints to listen on, services to serve, limits.
@@ -126,7 +131,7 @@ impl ServerBuilder {
             shared: Arc::new(Shared {
                 registry,
                 limits: self.limits,
-                connections: AtomicUsize::new(0),
+                counters: Arc::default(),
             }),
             workers,
             shutdown: ShutdownHandle::new(),
@@ -139,7 +144,7 @@ impl ServerBuilder {
 pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) limits: Limits,
-    pub(crate) connections: AtomicUsize,
+    pub(crate) counters: Arc<Counters>,
 }
 
 /// A bound server, ready to run.
@@ -166,6 +171,12 @@ impl Server {
     /// A handle that starts a graceful shutdown from anywhere.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.shutdown.clone()
+    }
+
+    /// A live view of the server's connections and calls, valid before, during and after
+    /// running.
+    pub fn stats(&self) -> ServerStats {
+        ServerStats::new(Arc::clone(&self.shared.counters))
     }
 
     /// Serves until shut down, on this thread and `workers - 1` more. Returns once every
@@ -204,6 +215,7 @@ impl Server {
     pub fn spawn(self) -> Result<RunningServer, ServeError> {
         let shutdown = self.shutdown_handle();
         let endpoints = self.endpoints.clone();
+        let stats = self.stats();
         let thread = thread::Builder::new()
             .name("rpc-server".into())
             .spawn(move || self.run())
@@ -211,6 +223,7 @@ impl Server {
         Ok(RunningServer {
             shutdown,
             endpoints,
+            stats,
             thread: Some(thread),
         })
     }
@@ -257,16 +270,26 @@ async fn accept_loop(
     shutdown: ShutdownHandle,
     alive: smol::channel::Sender<()>,
 ) {
+    let mut failing = false;
     loop {
         let stream = match listener.accept().await {
             Ok(stream) => stream,
-            Err(_) => {
-                // Out of file descriptors and the like: back off instead of spinning.
+            Err(error) => {
+                // Out of file descriptors and the like: back off instead of spinning, and
+                // say so once per run of failures rather than fifty times a second.
+                if !failing {
+                    tracing::warn!(%error, "accepting a connection failed; retrying every 20 ms");
+                    failing = true;
+                }
                 smol::Timer::after(std::time::Duration::from_millis(20)).await;
                 continue;
             }
         };
-        let count = shared.connections.fetch_add(1, Ordering::AcqRel) + 1;
+        if failing {
+            tracing::info!("accepting connections again");
+            failing = false;
+        }
+        let count = shared.counters.connections.fetch_add(1, Ordering::AcqRel) + 1;
         let guard = ConnectionGuard {
             shared: Arc::clone(&shared),
             _alive: alive.clone(),
@@ -301,7 +324,10 @@ impl ConnectionGuard {
 
 impl Drop for ConnectionGuard {
     fn drop(&mut self) {
-        self.shared.connections.fetch_sub(1, Ordering::AcqRel);
+        self.shared
+            .counters
+            .connections
+            .fetch_sub(1, Ordering::AcqRel);
     }
 }
 
@@ -310,6 +336,7 @@ impl Drop for ConnectionGuard {
 pub struct RunningServer {
     shutdown: ShutdownHandle,
     endpoints: Vec<Endpoint>,
+    stats: ServerStats,
     thread: Option<thread::JoinHandle<Result<(), ServeError>>>,
 }
 
@@ -322,6 +349,11 @@ impl RunningServer {
     /// A handle that starts a graceful shutdown.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
         self.shutdown.clone()
+    }
+
+    /// A live view of the server's connections and calls.
+    pub fn stats(&self) -> ServerStats {
+        self.stats.clone()
     }
 
     /// Shuts down gracefully and waits until the server has stopped.

@@ -57,6 +57,18 @@ impl Stream {
         Ok(from)
     }
 
+    /// The other end of the connection, as handlers see it through
+    /// [`current_peer`](crate::server::current_peer). A TCP peer whose address cannot be
+    /// read any more (it already hung up) reads as unspecified, port 0.
+    pub fn peer(&self) -> crate::server::Peer {
+        match self {
+            Stream::Tcp(s) => crate::server::Peer::Tcp(s.peer_addr().unwrap_or_else(|_| {
+                std::net::SocketAddr::from((std::net::Ipv4Addr::UNSPECIFIED, 0))
+            })),
+            Stream::Unix(_) => crate::server::Peer::Unix,
+        }
+    }
+
     /// Shuts both directions down, waking any task blocked on the stream.
     pub fn shutdown(&self) {
         let _ = match self {

@@ -10,16 +10,24 @@
 //! - [`calls`]: calls over TCP and Unix sockets, `describe`, ping, pipelining.
 //! - [`timeouts`]: client timeouts, cancellation, deadlines enforced by the server.
 //! - [`abuse`]: broken and hostile clients, and the limits that contain them.
+//! - [`budget`]: clients that never read their replies.
 //! - [`files`]: Unix socket files: stale, live, not a socket, removal, permissions.
 //! - [`shutdown`]: graceful shutdown, goaway, dead servers and lazy reconnection.
 //! - [`load`]: a thousand connections at once.
+//! - [`framing`]: the read timeout per frame, strict `describe` bodies.
+//! - [`handlers`]: what handlers can rely on: the caller's address, panics contained.
+//! - [`stats`]: the server's live counts of connections and calls.
 
 mod abuse;
+mod budget;
 mod calls;
 mod files;
+mod framing;
+mod handlers;
 mod http;
 mod lab;
 mod load;
 mod shutdown;
+mod stats;
 mod support;
 mod timeouts;

@@ -1,15 +1,23 @@
 //! One server connection: read frames, dispatch calls, write replies, enforce limits.
 //!
-//! A connection is one task. It reads as much as the socket has, parses every complete frame
+//! A connection is one task. It reads as much as the socket has, parses the complete frames
 //! in the buffer, and starts each call by polling it once right there: a handler that finishes
 //! at once costs no task, no channel and no thread hop. Calls that wait are spawned and report
 //! back over a channel. Replies collect in one buffer that goes out in one write.
+//!
+//! A batch (frames handled between two writes) ends when the calls running plus the frames
+//! handled reach `max_in_flight`, or the replies reach `write_budget`; the batch is written
+//! before more frames are handled, and the connection reads nothing while a write waits for
+//! a slow client. So a client that never reads costs at most one batch of memory, and is
+//! closed when the write times out.
 
+use super::call::{Guarded, Named, Peer, guarded};
 use super::registry::DESCRIBE;
+use super::stats::{CallCount, Queued};
 use super::{ConnectionGuard, ShutdownHandle};
 use crate::Wire as _;
 use crate::frame::{self, FrameError, FrameKind, Header, Status};
-use crate::service::{Call, Reply};
+use crate::service::Reply;
 use crate::transport::Stream;
 use smol::channel::{Receiver, Sender, unbounded};
 use smol::future::FutureExt as _;
@@ -21,11 +29,16 @@ use std::future::Future;
 use std::pin::Pin;
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-/// Bytes read per syscall at most, and the initial read buffer size.
+/// The normal size of the read buffer (bytes read per syscall at most), and of the write
+/// buffer. Both grow for large frames and shrink back once these are done.
 const READ_CHUNK: usize = 64 * 1024;
+
+/// How often a connection looks again whether the server-wide write budget has room.
+const TOTAL_BUDGET_RETRY: Duration = Duration::from_millis(20);
 
 /// Tells a connection over the limit why it is being closed.
 pub(crate) async fn refuse(mut stream: Stream, guard: ConnectionGuard) {
@@ -53,10 +66,13 @@ pub(crate) async fn serve(
     guard: ConnectionGuard,
 ) {
     let (done_tx, done_rx) = unbounded();
+    let calls = CallCount::new(Arc::clone(&guard.shared().counters));
     let mut conn = Conn {
+        peer: stream.peer(),
         stream,
         ex,
         guard,
+        calls,
         rbuf: vec![0; READ_CHUNK],
         filled: 0,
         wbuf: Vec::with_capacity(READ_CHUNK),
@@ -74,6 +90,8 @@ pub(crate) async fn serve(
         },
         sniffed: false,
         http: false,
+        held: Held::No,
+        partial_since: None,
     };
     conn.run().await;
     if conn.http {
@@ -102,10 +120,28 @@ enum Event {
     Timeout,
 }
 
+/// Why the last batch stopped before handling every complete frame in the read buffer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    /// It did not: what is left is at most the start of a frame.
+    No,
+    /// The batch is full; write it, then go on.
+    Batch,
+    /// `max_in_flight` calls are running; wait for one to finish.
+    Slots,
+    /// The server-wide write budget is spent; look again shortly.
+    Total,
+}
+
 struct Conn {
     stream: Stream,
+    /// The client, as handlers see it through `current_peer`.
+    peer: Peer,
     ex: Arc<Executor<'static>>,
     guard: ConnectionGuard,
+    /// This connection's share of the server's calls in flight, brought up to date before
+    /// every wait (once per batch, not per call).
+    calls: CallCount,
     /// Bytes read and not yet parsed: `rbuf[..filled]`.
     rbuf: Vec<u8>,
     filled: usize,
@@ -131,13 +167,16 @@ struct Conn {
     sniffed: bool,
     /// Set when they were HTTP: `run` returns and the connection is served as HTTP/1.1.
     http: bool,
+    /// Why the last batch stopped early, if it did.
+    held: Held,
+    /// Since when the read buffer has held the start of a frame that is not complete yet.
+    partial_since: Option<Instant>,
 }
 
 impl Conn {
     async fn run(&mut self) {
         let limits = self.guard.shared().limits.clone();
         let mut last_activity = Instant::now();
-        let mut partial_since: Option<Instant> = None;
         loop {
             // Collect finished calls before parsing: parsing stops at `max_in_flight`, and a
             // slot freed after it would leave complete frames unparsed with nothing to wake us.
@@ -146,8 +185,17 @@ impl Conn {
                 self.finish(id, reply);
                 last_activity = Instant::now();
             }
-            self.process();
-            if !self.wbuf.is_empty() && self.write_out(limits.read_timeout).await.is_err() {
+            self.process(&limits);
+            if !self.wbuf.is_empty()
+                && let Err(error) = self.write_out(limits.read_timeout).await
+            {
+                if error.kind() == std::io::ErrorKind::TimedOut {
+                    tracing::info!(
+                        peer = %self.peer,
+                        timeout = ?limits.read_timeout,
+                        "closing a connection that does not read its replies"
+                    );
+                }
                 return;
             }
             if self.close || (self.draining.is_some() && self.running.is_empty()) {
@@ -155,18 +203,25 @@ impl Conn {
             }
 
             // Keep reading while draining: new calls get `unavailable` at once and cancels
-            // still stop calls. At `max_in_flight`, stop reading (backpressure).
-            let can_read = self.running.len() < limits.max_in_flight;
+            // still stop calls. While frames are held back, read no more (backpressure).
+            let mut wake = None;
+            match self.held {
+                Held::No => {}
+                Held::Batch => continue,
+                Held::Slots => {}
+                Held::Total => wake = Some(Instant::now() + TOTAL_BUDGET_RETRY),
+            }
+            let can_read = self.held == Held::No;
             // Buffered bytes are a slow client's fault only while we wait for more of them;
-            // under backpressure they may be whole frames waiting for a free slot.
-            partial_since = match (self.filled > 0 && can_read, partial_since) {
-                (true, Some(t)) => Some(t),
-                (true, None) => Some(Instant::now()),
-                (false, _) => None,
-            };
+            // when held back they may be whole frames waiting for their turn.
+            if self.filled > 0 && can_read {
+                self.partial_since.get_or_insert_with(Instant::now);
+            } else {
+                self.partial_since = None;
+            }
             let deadline = if let Some(end) = self.draining {
                 end
-            } else if let Some(t) = partial_since {
+            } else if let Some(t) = self.partial_since {
                 t + limits.read_timeout
             } else if self.running.is_empty() {
                 last_activity + limits.idle_timeout
@@ -174,7 +229,10 @@ impl Conn {
                 Instant::now() + limits.idle_timeout
             };
 
-            match self.wait(can_read, deadline).await {
+            let event = self
+                .wait(can_read, wake.map_or(deadline, |w| w.min(deadline)))
+                .await;
+            match event {
                 Event::Read(Ok(0)) | Event::Read(Err(_)) => return,
                 Event::Read(Ok(n)) => {
                     self.filled += n;
@@ -199,17 +257,19 @@ impl Conn {
                 }
                 Event::Timeout => {
                     if Instant::now() < deadline {
-                        // The timer was armed for an earlier deadline that has since moved.
+                        // A retry of the total budget, or the timer was armed for an earlier
+                        // deadline that has since moved.
                         continue;
                     }
                     if self.draining.is_some() {
                         return;
                     }
-                    if partial_since.is_some() {
+                    if self.partial_since.is_some() {
                         let message = format!(
                             "read timeout: a partial frame waited more than {:?}",
                             limits.read_timeout
                         );
+                        tracing::info!(peer = %self.peer, "closing a connection: {message}");
                         error_frame(&mut self.wbuf, 0, Status::BadRequest, &message);
                     } else if self.running.is_empty() {
                         goaway(&mut self.wbuf, self.last_call, "idle timeout");
@@ -227,6 +287,7 @@ impl Conn {
     async fn write_out(&mut self, limit: Duration) -> std::io::Result<()> {
         let n = self.stream.try_write(&self.wbuf)?;
         if n < self.wbuf.len() {
+            let _queued = Queued::new(&self.guard.shared().counters, self.wbuf.len() - n);
             let stream = &mut self.stream;
             let rest = &self.wbuf[n..];
             stream
@@ -238,15 +299,14 @@ impl Conn {
                 .await?;
         }
         self.wbuf.clear();
+        shrink_write_buffer(&mut self.wbuf);
         Ok(())
     }
 
     async fn wait(&mut self, can_read: bool, deadline: Instant) -> Event {
-        if self.filled == self.rbuf.len() {
-            // A frame larger than the buffer: grow up to the largest frame allowed.
-            let limit = Header::SIZE + self.guard.shared().limits.max_frame as usize;
-            let new_len = (self.rbuf.len() * 2).clamp(READ_CHUNK, limit.max(READ_CHUNK));
-            self.rbuf.resize(new_len, 0);
+        self.calls.report(self.running.len());
+        if can_read && self.filled == self.rbuf.len() {
+            grow_read_buffer(&mut self.rbuf, self.guard.shared().limits.max_frame);
         }
         if self.timer_at.is_none_or(|at| deadline < at) {
             self.timer.set_at(deadline);
@@ -278,18 +338,40 @@ impl Conn {
         .await
     }
 
-    /// Parses and handles every complete frame in the read buffer.
-    fn process(&mut self) {
-        let max_frame = self.guard.shared().limits.max_frame;
-        let max_in_flight = self.guard.shared().limits.max_in_flight;
+    /// Handles one batch of the complete frames in the read buffer: until the buffer holds
+    /// no complete frame, or the batch is full (see the module docs).
+    fn process(&mut self, limits: &super::Limits) {
+        self.held = Held::No;
+        if self.filled == 0 {
+            return;
+        }
+        let queued = &self.guard.shared().counters.queued;
+        if queued.load(Ordering::Relaxed) >= limits.total_write_budget {
+            self.held = Held::Total;
+            return;
+        }
+        let max_in_flight = limits.max_in_flight.max(1);
         let rbuf = std::mem::take(&mut self.rbuf);
         let mut start = 0;
-        while !self.close && self.running.len() < max_in_flight {
-            match frame::parse(&rbuf[start..self.filled], max_frame) {
+        let mut batch = 0;
+        while !self.close {
+            if self.running.len() >= max_in_flight {
+                self.held = Held::Slots;
+                break;
+            }
+            if batch > 0
+                && (self.running.len() + batch >= max_in_flight
+                    || self.wbuf.len() >= limits.write_budget)
+            {
+                self.held = Held::Batch;
+                break;
+            }
+            match frame::parse(&rbuf[start..self.filled], limits.max_frame) {
                 Ok(Some(parsed)) => {
                     let body = parsed.body(&rbuf[start..]);
                     self.handle(parsed.header, body);
                     start += parsed.len;
+                    batch += 1;
                 }
                 Ok(None) => break,
                 Err(error) => {
@@ -297,14 +379,20 @@ impl Conn {
                         FrameError::TooLarge { .. } => Status::ResourceExhausted,
                         _ => Status::BadRequest,
                     };
+                    tracing::info!(peer = %self.peer, %error, "closing a connection: bad frame");
                     error_frame(&mut self.wbuf, 0, status, &error.to_string());
                     self.close = true;
                 }
             }
         }
         self.rbuf = rbuf;
-        self.rbuf.copy_within(start..self.filled, 0);
-        self.filled -= start;
+        if start > 0 {
+            self.rbuf.copy_within(start..self.filled, 0);
+            self.filled -= start;
+            // What is left starts a new frame: its clock starts now.
+            self.partial_since = None;
+            shrink_read_buffer(&mut self.rbuf, self.filled);
+        }
     }
 
     fn handle(&mut self, header: Header, body: &[u8]) {
@@ -323,10 +411,16 @@ impl Conn {
             FrameKind::Pong => {}
             FrameKind::Response | FrameKind::Error | FrameKind::Goaway => {
                 let message = format!("a client may not send {:?} frames", header.kind);
-                error_frame(&mut self.wbuf, 0, Status::BadRequest, &message);
-                self.close = true;
+                self.violation(&message);
             }
         }
+    }
+
+    /// The client broke the protocol: tell it why on call id 0 and close.
+    fn violation(&mut self, message: &str) {
+        tracing::info!(peer = %self.peer, "closing a connection: {message}");
+        error_frame(&mut self.wbuf, 0, Status::BadRequest, message);
+        self.close = true;
     }
 
     fn request(&mut self, header: Header, body: &[u8]) {
@@ -349,22 +443,27 @@ impl Conn {
             } else {
                 format!("call id {id} is already in use on this connection")
             };
-            error_frame(&mut self.wbuf, 0, Status::BadRequest, &message);
-            self.close = true;
+            self.violation(&message);
             return;
         }
+        let shared = self.guard.shared();
         if header.method == DESCRIBE {
-            let describe = self.guard.shared().registry.describe().to_vec();
-            self.finish(
-                id,
-                Reply {
-                    status: Status::Ok,
-                    body: describe,
-                },
-            );
+            if body.is_empty() {
+                frame::encode_bytes(
+                    &mut self.wbuf,
+                    Header::new(FrameKind::Response, id),
+                    shared.registry.describe(),
+                );
+            } else {
+                let message = format!(
+                    "describe takes an empty request body, not {} bytes",
+                    body.len()
+                );
+                error_frame(&mut self.wbuf, id, Status::BadRequest, &message);
+            }
             return;
         }
-        let Some(entry) = self.guard.shared().registry.get(header.method) else {
+        let Some(entry) = shared.registry.get(header.method) else {
             let message = format!("no method with id {:#010x} is served here", header.method);
             error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
             return;
@@ -384,17 +483,28 @@ impl Conn {
             error_frame(&mut self.wbuf, id, Status::SchemaMismatch, &message);
             return;
         }
-        let Some(mut call) = entry.service.start(header.method, body) else {
-            let message = format!("no method with id {:#010x} is served here", header.method);
-            error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
-            return;
+        // Start and poll once right here: most handlers finish without waiting.
+        let named = Named::of(entry);
+        let started = guarded(self.peer, named, || {
+            let mut call = entry.service.start(header.method, body)?;
+            let mut cx = Context::from_waker(Waker::noop());
+            Some(match call.as_mut().poll(&mut cx) {
+                Poll::Ready(reply) => Err(reply),
+                Poll::Pending => Ok(call),
+            })
+        });
+        let call = match started {
+            Ok(None) => {
+                let message = format!("no method with id {:#010x} is served here", header.method);
+                error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
+                return;
+            }
+            Ok(Some(Err(reply))) | Err(reply) => {
+                self.finish(id, reply);
+                return;
+            }
+            Ok(Some(Ok(call))) => Guarded::new(call, self.peer, named),
         };
-        // Poll once right here: most handlers finish without waiting.
-        let mut cx = Context::from_waker(Waker::noop());
-        if let Poll::Ready(reply) = call.as_mut().poll(&mut cx) {
-            self.finish(id, reply);
-            return;
-        }
         let deadline = (header.timeout_ms > 0)
             .then(|| Instant::now() + Duration::from_millis(u64::from(header.timeout_ms)));
         let task = self
@@ -433,8 +543,42 @@ impl Conn {
     }
 }
 
+/// Makes room in a full read buffer, which holds the start of a frame larger than itself
+/// (complete frames were parsed before): for all of that frame when its header is in (it was
+/// checked against `max_frame` then), else twice the room.
+fn grow_read_buffer(rbuf: &mut Vec<u8>, max_frame: u32) {
+    let needed = rbuf
+        .first_chunk::<{ Header::SIZE }>()
+        .and_then(|head| frame::check_header(head, max_frame).ok())
+        .map_or(0, |h| Header::SIZE + h.body_len as usize);
+    let new_len = if needed > rbuf.len() {
+        needed
+    } else {
+        let limit = Header::SIZE + max_frame as usize;
+        (rbuf.len() * 2).min(limit.max(READ_CHUNK))
+    };
+    rbuf.resize(new_len, 0);
+}
+
+/// Once frames were consumed and at most `filled` bytes are left: gives the memory a large
+/// frame needed back, so a connection does not keep it for its whole life.
+fn shrink_read_buffer(rbuf: &mut Vec<u8>, filled: usize) {
+    if rbuf.len() > READ_CHUNK && filled <= READ_CHUNK {
+        rbuf.truncate(READ_CHUNK);
+        rbuf.shrink_to_fit();
+    }
+}
+
+/// After a write: drops the memory of a large reply or batch (a normal batch reuses its
+/// buffer).
+fn shrink_write_buffer(wbuf: &mut Vec<u8>) {
+    if wbuf.is_empty() && wbuf.capacity() > 2 * READ_CHUNK {
+        *wbuf = Vec::with_capacity(READ_CHUNK);
+    }
+}
+
 /// Runs a call that waited on its first poll, racing it against its deadline.
-async fn run_call(call: Call, deadline: Option<Instant>, id: u32, done: Sender<(u32, Reply)>) {
+async fn run_call(call: Guarded, deadline: Option<Instant>, id: u32, done: Sender<(u32, Reply)>) {
     let reply = match deadline {
         Some(at) => {
             let call = pin!(call);
@@ -464,4 +608,63 @@ fn goaway(out: &mut Vec<u8>, last_call: u32, reason: &str) {
         Header::new(FrameKind::Goaway, last_call),
         reason.as_bytes(),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX_FRAME: u32 = 1 << 20;
+
+    /// A read buffer of `len` bytes that starts with a ping of `body` bytes.
+    fn buffer_with_ping(len: usize, body: u32) -> Vec<u8> {
+        let mut header = Header::new(FrameKind::Ping, 1);
+        header.body_len = body;
+        let mut rbuf = vec![0; len];
+        header.pack_into(&mut rbuf[..Header::SIZE]).unwrap();
+        rbuf
+    }
+
+    #[test]
+    fn read_buffer_grows_to_the_frame_then_shrinks_back() {
+        let mut rbuf = buffer_with_ping(READ_CHUNK, MAX_FRAME);
+        grow_read_buffer(&mut rbuf, MAX_FRAME);
+        assert_eq!(rbuf.len(), Header::SIZE + MAX_FRAME as usize);
+        // The frame was consumed and the start of a small one is left.
+        shrink_read_buffer(&mut rbuf, 10);
+        assert_eq!(rbuf.len(), READ_CHUNK);
+        assert_eq!(rbuf.capacity(), READ_CHUNK);
+    }
+
+    #[test]
+    fn read_buffer_keeps_a_large_frame_in_progress() {
+        let mut rbuf = vec![0; 4 * READ_CHUNK];
+        shrink_read_buffer(&mut rbuf, READ_CHUNK + 1);
+        assert_eq!(rbuf.len(), 4 * READ_CHUNK);
+        let mut normal = vec![0; READ_CHUNK];
+        shrink_read_buffer(&mut normal, 0);
+        assert_eq!(normal.len(), READ_CHUNK);
+    }
+
+    #[test]
+    fn read_buffer_without_a_whole_header_doubles() {
+        let mut rbuf = vec![0; READ_CHUNK];
+        rbuf[..2].copy_from_slice(&crate::frame::MAGIC.to_be_bytes());
+        rbuf[2] = 0xff; // not a header the server accepts: fall back to doubling
+        grow_read_buffer(&mut rbuf, MAX_FRAME);
+        assert_eq!(rbuf.len(), 2 * READ_CHUNK);
+    }
+
+    #[test]
+    fn write_buffer_shrinks_after_a_large_batch_only() {
+        let mut wbuf = Vec::with_capacity(READ_CHUNK);
+        wbuf.resize(READ_CHUNK, 1);
+        wbuf.clear();
+        shrink_write_buffer(&mut wbuf);
+        assert!(wbuf.capacity() >= READ_CHUNK);
+        let mut big = vec![1; 8 * READ_CHUNK];
+        big.clear();
+        shrink_write_buffer(&mut big);
+        assert!(big.capacity() < 2 * READ_CHUNK, "{}", big.capacity());
+    }
 }

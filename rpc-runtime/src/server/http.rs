@@ -16,7 +16,9 @@
 //! (internal). An `X-Rpc-Timeout-Ms` header sets the call's deadline.
 
 use super::ConnectionGuard;
+use super::call::{Guarded, Named, Peer, guarded};
 use super::registry::Entry;
+use super::stats::CallCount;
 use crate::frame::Status;
 use crate::schema::method_id;
 use crate::service::Reply;
@@ -24,6 +26,7 @@ use crate::transport::Stream;
 use smol::Timer;
 use smol::future::FutureExt as _;
 use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Most bytes of request line and headers accepted.
@@ -79,6 +82,7 @@ pub(crate) async fn serve(
     stopping: impl Fn() -> bool,
 ) {
     let limits = guard.shared().limits.clone();
+    let peer = stream.peer();
     loop {
         let request = match read_request(&mut stream, &mut buf, &mut filled, &limits).await {
             Ok(Some(request)) => request,
@@ -94,7 +98,7 @@ pub(crate) async fn serve(
             .to_vec();
         buf.copy_within(request.head_len + request.body_len..filled, 0);
         filled -= request.head_len + request.body_len;
-        let response = route(&request, body, guard).await;
+        let response = route(&request, body, guard, peer).await;
         let close = request.close || stopping();
         if write(&mut stream, &response, close).await.is_err() || close {
             return;
@@ -232,7 +236,7 @@ fn parse_head(bytes: &[u8], max_body: u32) -> Result<Option<Request>, Response> 
     }))
 }
 
-async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard) -> Response {
+async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard, peer: Peer) -> Response {
     let registry = &guard.shared().registry;
     let path = request.path.split('?').next().unwrap_or("");
     match (request.method.as_str(), path) {
@@ -253,7 +257,11 @@ async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard) -> Res
                 .get(method_id(service, method))
                 .filter(|e| e.service_name == service && e.schema.name == method);
             match entry {
-                Some(entry) => call(entry, &body, request.timeout).await,
+                Some(entry) => {
+                    let mut calls = CallCount::new(Arc::clone(&guard.shared().counters));
+                    calls.report(1);
+                    call(entry, &body, request.timeout, peer).await
+                }
                 None => Response::text(
                     404,
                     "Not Found",
@@ -270,21 +278,26 @@ async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard) -> Res
     }
 }
 
-async fn call(entry: &Entry, body: &[u8], timeout: Option<Duration>) -> Response {
-    let Some(call) = entry.service.start(entry.schema.id, body) else {
-        return Response::text(404, "Not Found", "no such method");
-    };
-    let reply = match timeout {
-        None => call.await,
-        Some(t) => {
-            call.or(async {
-                Timer::after(t).await;
-                Reply::status(
-                    Status::DeadlineExceeded,
-                    "the call's deadline passed on the server",
-                )
-            })
-            .await
+async fn call(entry: &Entry, body: &[u8], timeout: Option<Duration>, peer: Peer) -> Response {
+    let named = Named::of(entry);
+    let reply = match guarded(peer, named, || entry.service.start(entry.schema.id, body)) {
+        Ok(None) => return Response::text(404, "Not Found", "no such method"),
+        Err(reply) => reply,
+        Ok(Some(call)) => {
+            let call = Guarded::new(call, peer, named);
+            match timeout {
+                None => call.await,
+                Some(t) => {
+                    call.or(async {
+                        Timer::after(t).await;
+                        Reply::status(
+                            Status::DeadlineExceeded,
+                            "the call's deadline passed on the server",
+                        )
+                    })
+                    .await
+                }
+            }
         }
     };
     let (code, status) = match reply.status {

@@ -169,6 +169,11 @@ impl Raw {
         Raw { stream }
     }
 
+    /// The client's own address: what the server sees as the peer.
+    pub fn local_addr(&self) -> std::net::SocketAddr {
+        self.stream.local_addr().expect("local address")
+    }
+
     /// Sends `bytes` as they are.
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("send");
