@@ -6,7 +6,7 @@ mod throttle;
 
 pub use pool::HashingStats;
 pub(crate) use pool::Refused;
-pub(crate) use throttle::Throttle;
+pub(crate) use throttle::{Client, Throttle};
 
 use crate::config::PasswordHashing;
 use crate::error::Error;

@@ -5,7 +5,7 @@
 //! session's own account; `transfer` names the recipient, and `list` shows other accounts'
 //! names and status only.
 
-use crate::auth::{self, HashingStats, Passwords, Throttle};
+use crate::auth::{self, Client, HashingStats, Passwords, Throttle};
 use crate::config::Config;
 use crate::db::{Audit, SqliteStore, WriterStats};
 use crate::error::Error;
@@ -195,6 +195,8 @@ impl<S: Store> Accounts for AccountService<S> {
     }
 
     async fn login(&self, r: LoginRequest) -> Result<Session, AccountError> {
+        // Only valid while the server polls this call: read before the first await.
+        let client = Client::current();
         // No account can have an invalid name or password, so these fail like a wrong one.
         let Ok(name) = validate::name(&r.name) else {
             return Err(AccountError::InvalidCredentials);
@@ -203,20 +205,35 @@ impl<S: Store> Accounts for AccountService<S> {
             return Err(AccountError::InvalidCredentials);
         }
         let inner = &self.inner;
-        inner.throttle.check(&name, Instant::now())?;
-        let mut credentials = inner.store.credentials(name).await?;
-        if credentials.is_none() && name != r.name {
-            // A name stored before names were normalised, whose NFC form another account has.
-            credentials = inner.store.credentials(r.name).await?;
-        }
-        // An unknown name is verified against a dummy hash: same work, same reply.
-        let hash = credentials.as_ref().map(|c| c.password_hash.clone());
-        let verified = inner.passwords.verify(r.password, hash).await?;
-        let Some(credentials) = credentials.filter(|_| verified) else {
-            inner.throttle.failed(&name, Instant::now());
-            return Err(AccountError::InvalidCredentials);
+        // Counted now, before the check: attempts sent together cannot all get through.
+        let attempt = inner.throttle.begin(&name, client, Instant::now())?;
+        let checked = async {
+            let mut credentials = inner.store.credentials(name).await?;
+            if credentials.is_none() && name != r.name {
+                // A name stored before names were normalised, whose NFC form another account
+                // has.
+                credentials = inner.store.credentials(r.name).await?;
+            }
+            // An unknown name is verified against a dummy hash: same work, same reply.
+            let hash = credentials.as_ref().map(|c| c.password_hash.clone());
+            let verified = inner.passwords.verify(r.password, hash).await?;
+            Ok(credentials.filter(|_| verified))
         };
-        inner.throttle.succeeded(&name);
+        let credentials = match checked.await {
+            Ok(Some(credentials)) => {
+                attempt.succeeded();
+                credentials
+            }
+            Ok(None) => {
+                attempt.failed();
+                return Err(AccountError::InvalidCredentials);
+            }
+            // Never checked (storage failed, or the hashing queue was full).
+            Err(e) => {
+                attempt.refund();
+                return Err(e);
+            }
+        };
         if credentials.status == AccountStatus::Closed {
             return Err(AccountError::AccountClosed);
         }

@@ -9,9 +9,9 @@ use super::support::{
     random_token,
 };
 use account_client::api::{
-    AccountError, AccountInfo, AccountStatus, AccountsBlockingClient, AmountRequest, Auth,
-    CloseRequest, Entry, EntryKind, HistoryRequest, ListRequest, LoginRequest, Name, OpenRequest,
-    PasswordRequest, RenameRequest, Token, TransferRequest,
+    AccountError, AccountInfo, AccountStatus, AccountsBlockingClient, AccountsClient,
+    AmountRequest, Auth, CloseRequest, Entry, EntryKind, HistoryRequest, ListRequest, LoginRequest,
+    Name, OpenRequest, PasswordRequest, RenameRequest, Token, TransferRequest,
 };
 use rpc_runtime::frame::{FrameKind, Status};
 use rpc_runtime::{CallError, Wire};
@@ -763,5 +763,72 @@ fn look_alike_and_invisible_names_are_refused() {
         .map(|s| s.name.to_string())
         .collect();
     assert_eq!(listed, [composed, "alice"]);
+    server.stop();
+}
+
+#[test]
+fn pipelined_guesses_are_counted_before_they_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.tcp_client();
+    open(&c, "sec-target", "the right password", 0);
+
+    // Sixty guesses at once on one connection, the right one last.
+    const GUESSES: usize = 60;
+    let accounts = AccountsClient::new(rpc_runtime::Client::new(server.tcp.clone()));
+    let replies: Vec<Result<_, CallError<AccountError>>> = smol::block_on(async {
+        let calls: Vec<_> = (0..GUESSES)
+            .map(|i| {
+                let accounts = accounts.clone();
+                let guess = if i == GUESSES - 1 {
+                    "the right password".to_owned()
+                } else {
+                    format!("wrong guess {i}")
+                };
+                smol::spawn(async move {
+                    accounts
+                        .login(LoginRequest {
+                            name: name("sec-target"),
+                            password: password(&guess),
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for call in calls {
+            replies.push(call.await);
+        }
+        replies
+    });
+    let throttled = replies
+        .iter()
+        .filter(|r| matches!(r, Err(CallError::Application(AccountError::Throttled))))
+        .count();
+    let checked = replies
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Ok(_) | Err(CallError::Application(AccountError::InvalidCredentials))
+            )
+        })
+        .count();
+    assert_eq!(throttled + checked, GUESSES, "other replies: {replies:?}");
+    // The default budget is five attempts per name and address.
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert!(
+        replies[GUESSES - 1].is_err(),
+        "the right password was found"
+    );
+
+    // The attacker locked out only their own address: the owner, on the Unix socket, logs in.
+    login(&server.unix_client(), "sec-target", "the right password");
+    // From the attacker's address, even the right password is refused for now.
+    let again = c.login(LoginRequest {
+        name: name("sec-target"),
+        password: password("the right password"),
+    });
+    assert_eq!(app_err(again), AccountError::Throttled);
     server.stop();
 }

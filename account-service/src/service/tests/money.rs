@@ -260,7 +260,11 @@ fn concurrent_transfers_keep_the_total_and_the_ledger() {
 #[test]
 fn argon2_runs_off_the_executor_and_the_writer() {
     smol::block_on(async {
-        let f = Fixture::with(|c| c.hashing_threads = 2);
+        let f = Fixture::with(|c| {
+            c.hashing_threads = 2;
+            // Sixteen logins at once from one client would otherwise be throttled.
+            c.login_throttle.max_failures = 100;
+        });
         let (_, a) = f.account("alice", 0).await;
         let logins: Vec<_> = (0..16)
             .map(|_| {
