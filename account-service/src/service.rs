@@ -92,11 +92,6 @@ impl AccountService<SqliteStore> {
         self.inner.store.writer_stats()
     }
 
-    /// What the password-hashing pool has done so far.
-    pub fn hashing_stats(&self) -> HashingStats {
-        self.inner.passwords.stats()
-    }
-
     /// Stops the writer once it has committed every request already queued. Later writes
     /// fail with `StorageFailure`; reads keep working. Blocks until the writer is done: call
     /// it after the server has stopped.
@@ -135,6 +130,12 @@ impl<S: Store> AccountService<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    /// What the password-hashing pool has done so far: hashes run, and jobs skipped (their
+    /// caller gave up first) or refused (the queue was full).
+    pub fn hashing_stats(&self) -> HashingStats {
+        self.inner.passwords.stats()
     }
 
     /// The answer to a keyed request; a replay of a request that set a password holds only
@@ -209,10 +210,12 @@ impl<S: Store> Accounts for AccountService<S> {
         let attempt = inner.throttle.begin(&name, client, Instant::now())?;
         let checked = async {
             let mut credentials = inner.store.credentials(name).await?;
-            if credentials.is_none() && name != r.name {
+            if name != r.name {
                 // A name stored before names were normalised, whose NFC form another account
-                // has.
-                credentials = inner.store.credentials(r.name).await?;
+                // has. Looked up whether or not the NFC form was found, so that the time
+                // taken says nothing about which names exist.
+                let legacy = inner.store.credentials(r.name).await?;
+                credentials = credentials.or(legacy);
             }
             // An unknown name is verified against a dummy hash: same work, same reply.
             let hash = credentials.as_ref().map(|c| c.password_hash.clone());
