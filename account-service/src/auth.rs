@@ -19,8 +19,9 @@ use std::sync::Arc;
 /// Hashes and verifies passwords with argon2id on a pool of worker threads.
 ///
 /// Each worker owns one argon2 memory block, sized for the configured cost and reused by
-/// every hash it makes, so memory stays at `threads × m` however many logins arrive and
-/// comes back to nothing extra after a burst. A stored hash whose parameters need more memory
+/// every hash it makes while work keeps coming, so memory stays at `threads × m` however many
+/// logins arrive; a worker without a job for a while frees its block, so memory comes back
+/// after a burst. A stored hash whose parameters need more memory
 /// than that (made before the cost was lowered) is verified with a one-off block that is freed
 /// at once, rather than growing the worker's block for good.
 pub(crate) struct Passwords {
@@ -75,30 +76,12 @@ impl Passwords {
             .into();
         #[cfg(test)]
         let threads_used = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let pool = Pool::start("argon2", threads, queue, |_| {
-            // The block is allocated on the worker's first job, not before.
-            let mut hasher = None::<Hasher>;
-            let params = params.clone();
-            let dummy = Arc::clone(&dummy);
+        let pool = Pool::start("argon2", threads, queue, IDLE, |_| HashWorker {
+            hasher: None,
+            params: params.clone(),
+            dummy: Arc::clone(&dummy),
             #[cfg(test)]
-            let threads_used = Arc::clone(&threads_used);
-            move |job| {
-                #[cfg(test)]
-                threads_used.lock().unwrap().push(
-                    std::thread::current()
-                        .name()
-                        .unwrap_or("<unnamed>")
-                        .to_owned(),
-                );
-                let hasher = hasher.get_or_insert_with(|| Hasher::new(&params));
-                match job {
-                    Job::Hash(password) => Done::Hashed(hasher.hash(password.as_bytes())),
-                    Job::Verify(password, hash) => {
-                        let matches = hasher.verify(password.as_bytes(), &hash);
-                        Done::Verified(matches && !Arc::ptr_eq(&hash, &dummy))
-                    }
-                }
-            }
+            threads: Arc::clone(&threads_used),
         })
         .map_err(|source| Error::Thread {
             name: "argon2",
@@ -163,7 +146,57 @@ fn refusal(refused: Refused) -> AccountError {
     AccountError::StorageFailure
 }
 
-/// One hashing thread's state: the argon2 memory it reuses for every job.
+/// How long a hashing thread keeps its memory block without a job.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A hashing thread: its argon2 memory, allocated for its first job, reused for every job
+/// while work keeps coming, and freed after [`IDLE`] without a job, so a burst leaves
+/// nothing behind.
+struct HashWorker {
+    hasher: Option<Hasher>,
+    params: Params,
+    dummy: Arc<str>,
+    #[cfg(test)]
+    threads: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl pool::Worker<Job, Done> for HashWorker {
+    fn run(&mut self, job: Job) -> Done {
+        #[cfg(test)]
+        self.threads.lock().unwrap().push(
+            std::thread::current()
+                .name()
+                .unwrap_or("<unnamed>")
+                .to_owned(),
+        );
+        let hasher = self.hasher.get_or_insert_with(|| Hasher::new(&self.params));
+        match job {
+            Job::Hash(password) => Done::Hashed(hasher.hash(password.as_bytes())),
+            Job::Verify(password, hash) => {
+                let matches = hasher.verify(password.as_bytes(), &hash);
+                Done::Verified(matches && !Arc::ptr_eq(&hash, &self.dummy))
+            }
+        }
+    }
+
+    fn idle(&mut self) {
+        self.hasher = None;
+    }
+}
+
+/// Blocks of argon2 memory, reserved with room for at least 32 MiB. glibc's malloc serves
+/// requests that large straight from the OS (its mmap threshold never rises above 32 MiB on
+/// 64-bit systems) and gives them straight back when freed; a 19 MiB block could instead
+/// stay in a thread's arena after it is freed. Only the blocks in use are touched, so the
+/// extra room costs address space, not memory.
+fn blocks(count: usize) -> Vec<Block> {
+    const RETURNED_TO_OS: usize = (32 << 20) / Block::SIZE + 1;
+    let mut blocks = Vec::with_capacity(count.max(RETURNED_TO_OS));
+    blocks.resize(count, Block::new());
+    blocks
+}
+
+/// The argon2 state a hashing thread reuses from job to job: its memory block.
 struct Hasher {
     argon2: Argon2<'static>,
     blocks: Vec<Block>,
@@ -173,7 +206,7 @@ impl Hasher {
     fn new(params: &Params) -> Self {
         Hasher {
             argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
-            blocks: vec![Block::new(); params.block_count()],
+            blocks: blocks(params.block_count()),
         }
     }
 
@@ -230,7 +263,7 @@ impl Hasher {
             argon2.hash_password_into_with_memory(password, salt, &mut out, &mut self.blocks)
         } else {
             // Stronger than this pool's cost: a one-off block, freed on return.
-            let mut blocks = vec![Block::new(); needed];
+            let mut blocks = blocks(needed);
             argon2.hash_password_into_with_memory(password, salt, &mut out, &mut blocks)
         };
         computed.is_ok() && Output::new(&out).is_ok_and(|out| out == *expected)

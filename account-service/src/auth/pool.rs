@@ -11,9 +11,11 @@
 //!
 //! Dropping the pool closes its queue; the workers finish the jobs already queued and exit.
 
+use smol::Timer;
 use smol::channel::{Receiver, Sender, TrySendError};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
 
 /// Why the pool did not run a job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
@@ -47,6 +49,22 @@ struct Counters {
     refused: AtomicU64,
 }
 
+/// What a pool thread runs jobs with.
+pub(crate) trait Worker<J, O>: Send + 'static {
+    /// Runs one job.
+    fn run(&mut self, job: J) -> O;
+
+    /// Called once the thread has had no job for the pool's idle time: a chance to give
+    /// memory back.
+    fn idle(&mut self) {}
+}
+
+impl<J, O, F: FnMut(J) -> O + Send + 'static> Worker<J, O> for F {
+    fn run(&mut self, job: J) -> O {
+        self(job)
+    }
+}
+
 struct Task<J, O> {
     job: J,
     done: Sender<O>,
@@ -69,16 +87,14 @@ impl<J, O> core::fmt::Debug for Pool<J, O> {
 
 impl<J: Send + 'static, O: Send + 'static> Pool<J, O> {
     /// Starts `threads` (at least one) workers called `{name}-{i}`, each running jobs with the
-    /// worker made for it by `worker(i)`.
-    pub(crate) fn start<W>(
+    /// worker made for it by `worker(i)`, which is told when it has had no job for `idle`.
+    pub(crate) fn start<W: Worker<J, O>>(
         name: &str,
         threads: usize,
         depth: usize,
+        idle: Duration,
         mut worker: impl FnMut(usize) -> W,
-    ) -> std::io::Result<Self>
-    where
-        W: FnMut(J) -> O + Send + 'static,
-    {
+    ) -> std::io::Result<Self> {
         let (queue, jobs) = smol::channel::bounded(depth.max(1));
         let counters = Arc::new(Counters::default());
         for i in 0..threads.max(1) {
@@ -87,7 +103,7 @@ impl<J: Send + 'static, O: Send + 'static> Pool<J, O> {
             let counters = Arc::clone(&counters);
             std::thread::Builder::new()
                 .name(format!("{name}-{i}"))
-                .spawn(move || run(work, &jobs, &counters))?;
+                .spawn(move || run(work, &jobs, idle, &counters))?;
         }
         Ok(Pool { queue, counters })
     }
@@ -124,15 +140,46 @@ impl<J: Send + 'static, O: Send + 'static> Pool<J, O> {
     }
 }
 
-fn run<J, O>(mut work: impl FnMut(J) -> O, jobs: &Receiver<Task<J, O>>, counters: &Counters) {
-    // Ends when the pool is dropped and the queue drained.
-    while let Ok(task) = jobs.recv_blocking() {
+/// The next job, telling `work` when none came for `idle`; `None` once the pool is dropped
+/// and the queue drained.
+fn next<J, O>(
+    work: &mut impl Worker<J, O>,
+    jobs: &Receiver<Task<J, O>>,
+    idle: Duration,
+    busy: &mut bool,
+) -> Option<Task<J, O>> {
+    if *busy {
+        let job = smol::block_on(smol::future::or(async { Some(jobs.recv().await) }, async {
+            Timer::after(idle).await;
+            None
+        }));
+        match job {
+            Some(job) => return job.ok(),
+            None => {
+                work.idle();
+                *busy = false;
+            }
+        }
+    }
+    let job = jobs.recv_blocking().ok();
+    *busy = true;
+    job
+}
+
+fn run<J, O>(
+    mut work: impl Worker<J, O>,
+    jobs: &Receiver<Task<J, O>>,
+    idle: Duration,
+    counters: &Counters,
+) {
+    let mut busy = false;
+    while let Some(task) = next(&mut work, jobs, idle, &mut busy) {
         // Nobody waits for the answer any more: the caller was cancelled or timed out.
         if task.done.is_closed() {
             counters.skipped.fetch_add(1, Ordering::Relaxed);
             continue;
         }
-        let output = work(task.job);
+        let output = work.run(task.job);
         counters.ran.fetch_add(1, Ordering::Relaxed);
         let _ = task.done.try_send(output);
     }
@@ -145,12 +192,14 @@ mod tests {
     use smol::future::poll_once;
     use std::sync::mpsc;
 
+    const IDLE: Duration = Duration::from_secs(3600);
+
     /// A pool of one worker that runs a job only when the test says so.
     fn gated() -> (Pool<u32, u32>, mpsc::Sender<()>, mpsc::Receiver<u32>) {
         let (open, gate) = mpsc::channel::<()>();
         let (started_tx, started) = mpsc::channel();
         let mut gate = Some(gate);
-        let pool = Pool::start("test-pool", 1, 2, move |_| {
+        let pool = Pool::start("test-pool", 1, 2, IDLE, move |_| {
             let gate = gate.take().unwrap();
             let started_tx = started_tx.clone();
             move |job: u32| {
@@ -165,7 +214,7 @@ mod tests {
 
     #[test]
     fn jobs_run_on_the_workers_and_answer() {
-        let pool: Pool<u32, String> = Pool::start("named", 2, 4, |_| {
+        let pool: Pool<u32, String> = Pool::start("named", 2, 4, IDLE, |_| {
             |job: u32| format!("{job} on {}", std::thread::current().name().unwrap())
         })
         .unwrap();
@@ -225,5 +274,35 @@ mod tests {
         }
         assert_eq!(block_on(waiting), Ok(40));
         assert_eq!(pool.stats().ran, 4);
+    }
+
+    /// A worker that says when it is told it is idle.
+    struct Idler(mpsc::Sender<u32>);
+
+    impl Worker<u32, u32> for Idler {
+        fn run(&mut self, job: u32) -> u32 {
+            job + 1
+        }
+
+        fn idle(&mut self) {
+            self.0.send(0).unwrap();
+        }
+    }
+
+    #[test]
+    fn workers_are_told_when_they_have_been_idle() {
+        let (tx, idle) = mpsc::channel();
+        let pool = Pool::start("idler", 1, 4, Duration::from_millis(1), |_| {
+            Idler(tx.clone())
+        })
+        .unwrap();
+        // Not before the first job, once after each quiet spell.
+        assert_eq!(block_on(pool.run(1)), Ok(2));
+        idle.recv().unwrap();
+        assert_eq!(block_on(pool.run(2)), Ok(3));
+        idle.recv().unwrap();
+        drop(pool);
+        drop(tx);
+        assert!(idle.recv().is_err(), "told only once per quiet spell");
     }
 }
