@@ -30,8 +30,8 @@ pub struct Config {
     /// The argon2id cost of new password hashes (default: OWASP's m=19 MiB, t=2, p=1).
     pub password_hashing: PasswordHashing,
     /// Threads that hash and verify passwords (default: one per core). Each holds one argon2
-    /// memory block (`password_hashing.memory_kib`) for the process's life, so this bounds the
-    /// memory password checks can take.
+    /// memory block (`password_hashing.memory_kib`) while it has work, and frees it after two
+    /// seconds without, so this bounds the memory password checks can take.
     pub hashing_threads: usize,
     /// Password checks that may wait for a hashing thread (default 32). When that many wait,
     /// `open`, `login` and `change_password` are answered `resource exhausted` at once.
