@@ -832,3 +832,49 @@ fn pipelined_guesses_are_counted_before_they_are_checked() {
     assert_eq!(app_err(again), AccountError::Throttled);
     server.stop();
 }
+
+#[test]
+fn many_addresses_together_are_bounded_per_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.tcp_client();
+    open(&c, "sec-popular", "the right password", 0);
+    let guess = |who: &str, pw: &str| {
+        LoginRequest {
+            name: name(who),
+            password: password(pw),
+        }
+        .pack()
+        .as_ref()
+        .to_vec()
+    };
+    let body_of =
+        |reply: &super::support::Frame| AccountError::unpack(&reply.body).expect("an AccountError");
+
+    // Ten addresses, five wrong guesses each: every one is checked (the per-address budget),
+    // fifty in all (the per-name ceiling).
+    for last in 2..=11u8 {
+        let mut raw = Raw::connect_from(&server.tcp, [127, 0, 0, last].into());
+        for call in 1..=5 {
+            let reply = raw.call("login", call, &guess("sec-popular", "a wrong password"));
+            assert_eq!(
+                body_of(&reply),
+                AccountError::InvalidCredentials,
+                "guess {call} from 127.0.0.{last}"
+            );
+        }
+    }
+    // The ceiling is reached: the name is refused from a fresh address and from the Unix
+    // socket, even with the right password; other names are not affected.
+    let mut raw = Raw::connect_from(&server.tcp, [127, 0, 0, 12].into());
+    let refused = raw.call("login", 1, &guess("sec-popular", "a wrong password"));
+    assert_eq!(body_of(&refused), AccountError::Throttled);
+    let owner = server.unix_client().login(LoginRequest {
+        name: name("sec-popular"),
+        password: password("the right password"),
+    });
+    assert_eq!(app_err(owner), AccountError::Throttled);
+    let other = raw.call("login", 2, &guess("sec-someone-else", "a wrong password"));
+    assert_eq!(body_of(&other), AccountError::InvalidCredentials);
+    server.stop();
+}

@@ -552,6 +552,22 @@ impl Raw {
         raw
     }
 
+    /// Connects to the TCP `endpoint` from the loopback address `from` (such as 127.0.0.2), so
+    /// that the server sees another client address.
+    pub fn connect_from(endpoint: &Endpoint, from: std::net::Ipv4Addr) -> Raw {
+        use rustix::net::{AddressFamily, SocketType, bind, connect, socket};
+        let Endpoint::Tcp(addr) = endpoint else {
+            panic!("connect_from needs a TCP endpoint, not {endpoint}");
+        };
+        let to: std::net::SocketAddrV4 = addr.parse().expect("an IPv4 address");
+        let fd = socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+        bind(&fd, &std::net::SocketAddrV4::new(from, 0)).expect("bind the source address");
+        connect(&fd, &to).expect("connect");
+        let stream = TcpStream::from(fd);
+        stream.set_read_timeout(Some(HANG)).expect("read timeout");
+        Raw::Tcp(stream)
+    }
+
     /// Calls `Accounts.method` with `body` as call `call_id` and returns the reply frame.
     pub fn call(&mut self, method: &str, call_id: u32, body: &[u8]) -> Frame {
         self.send(method, call_id, body);
