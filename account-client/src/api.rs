@@ -7,7 +7,8 @@
 
 use rpc_runtime::{FixedStr, Wire, service};
 
-/// An account name: 1 to 32 bytes of UTF-8.
+/// An account name: 1 to 32 bytes of UTF-8. The server stores names in Unicode normalisation
+/// form C and refuses a new name that looks like an existing one.
 pub type Name = FixedStr<32>;
 /// A password: 8 to 64 bytes of UTF-8.
 pub type Password = FixedStr<64>;
@@ -55,10 +56,12 @@ pub enum AccountError {
     Unauthenticated = 2,
     /// Too many failed logins for this name recently: wait and retry.
     Throttled = 3,
-    /// The name is taken.
+    /// The name is taken, or looks like one that is (the same letters from another script, or
+    /// the same text in another Unicode normalisation form).
     NameTaken = 4,
-    /// The name is empty, too long, has control or invisible characters, or starts or ends
-    /// with whitespace.
+    /// The name is empty, too long, has control or invisible characters (format, tag,
+    /// variation-selector, filler or blank characters), starts with a combining mark, or
+    /// starts or ends with whitespace.
     InvalidName = 5,
     /// The password is shorter than 8 or longer than 64 bytes.
     InvalidPassword = 6,

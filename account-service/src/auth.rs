@@ -1,99 +1,272 @@
-//! Passwords and session tokens: argon2id hashing and verification (always on a blocking
-//! thread, never on the executor or the writer), random tokens, and failed-login throttling.
+//! Passwords and session tokens: argon2id hashing and verification on a fixed pool of
+//! threads (never on the executor or the writer), random tokens, and failed-login throttling.
 
+mod pool;
 mod throttle;
 
-pub(crate) use throttle::Throttle;
+pub use pool::HashingStats;
+pub(crate) use pool::Refused;
+pub(crate) use throttle::{Client, Throttle};
 
 use crate::config::PasswordHashing;
 use crate::error::Error;
 use account_client::api::{AccountError, Password, Token};
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
+use pool::Pool;
 use std::sync::Arc;
 
-/// Hashes and verifies passwords with argon2id.
+/// Hashes and verifies passwords with argon2id on a pool of worker threads.
 ///
-/// The synchronous methods are private: callers go through [`Passwords::hash`] and
-/// [`Passwords::verify`], which run the work in `smol::unblock`.
+/// Each worker owns one argon2 memory block, sized for the configured cost and reused by
+/// every hash it makes while work keeps coming, so memory stays at `threads × m` however many
+/// logins arrive; a worker without a job for a while frees its block, so memory comes back
+/// after a burst. A stored hash whose parameters need more memory
+/// than that (made before the cost was lowered) is verified with a one-off block that is freed
+/// at once, rather than growing the worker's block for good.
 pub(crate) struct Passwords {
-    argon2: Argon2<'static>,
+    pool: Pool<Job, Done>,
+    params: Params,
     /// A hash of a random password, verified against when a login names no account, so that
     /// both failures cost the same.
-    dummy: String,
+    dummy: Arc<str>,
+    /// In tests, the names of the threads argon2 ran on, for this instance only.
+    #[cfg(test)]
+    pub(crate) threads: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl core::fmt::Debug for Passwords {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.debug_struct("Passwords")
-            .field("params", self.argon2.params())
+            .field("params", &self.params)
+            .field("pool", &self.pool)
             .finish_non_exhaustive()
     }
 }
 
+/// Work for a hashing thread.
+enum Job {
+    /// Hash a new password with a fresh salt.
+    Hash(Password),
+    /// Check a password against a PHC string.
+    Verify(Password, Arc<str>),
+}
+
+/// A hashing thread's answer.
+enum Done {
+    Hashed(Result<String, AccountError>),
+    Verified(bool),
+}
+
 impl Passwords {
-    /// Checks the parameters and makes the dummy hash (one argon2 run: call it off the
-    /// executor).
-    pub(crate) fn new(cost: PasswordHashing) -> Result<Arc<Self>, Error> {
+    /// Checks the parameters, makes the dummy hash (one argon2 run: call it off the executor)
+    /// and starts `threads` hashing threads with a queue of `queue` jobs.
+    pub(crate) fn new(
+        cost: PasswordHashing,
+        threads: usize,
+        queue: usize,
+    ) -> Result<Arc<Self>, Error> {
         let params = Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
             .map_err(Error::PasswordHashing)?;
-        let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let mut random = [0u8; 32];
         getrandom::fill(&mut random).map_err(Error::Random)?;
-        let mut passwords = Passwords {
-            argon2,
-            dummy: String::new(),
-        };
-        passwords.dummy = passwords
-            .hash_now(&random)
-            .map_err(|_| Error::PasswordHashing(argon2::Error::OutputTooShort))?;
-        Ok(Arc::new(passwords))
+        let dummy: Arc<str> = Hasher::new(&params)
+            .hash(&random)
+            .map_err(|_| Error::PasswordHashing(argon2::Error::OutputTooShort))?
+            .into();
+        #[cfg(test)]
+        let threads_used = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let pool = Pool::start("argon2", threads, queue, IDLE, |_| HashWorker {
+            hasher: None,
+            params: params.clone(),
+            dummy: Arc::clone(&dummy),
+            #[cfg(test)]
+            threads: Arc::clone(&threads_used),
+        })
+        .map_err(|source| Error::Thread {
+            name: "argon2",
+            source,
+        })?;
+        Ok(Arc::new(Passwords {
+            pool,
+            params,
+            dummy,
+            #[cfg(test)]
+            threads: threads_used,
+        }))
     }
 
-    /// Hashes `password` with a fresh random salt into a PHC string, on a blocking thread.
-    pub(crate) async fn hash(self: &Arc<Self>, password: Password) -> Result<String, AccountError> {
-        let this = Arc::clone(self);
-        smol::unblock(move || {
-            off_thread::record();
-            this.hash_now(password.as_bytes())
-        })
-        .await
+    /// Hashes `password` with a fresh random salt into a PHC string, on a hashing thread.
+    ///
+    /// # Errors
+    ///
+    /// `StorageFailure` when the pool refused the job (the server then answers `resource
+    /// exhausted`) or hashing failed.
+    pub(crate) async fn hash(&self, password: Password) -> Result<String, AccountError> {
+        match self.pool.run(Job::Hash(password)).await {
+            Ok(Done::Hashed(result)) => result,
+            Ok(Done::Verified(_)) => Err(AccountError::StorageFailure),
+            Err(refused) => Err(refusal(refused)),
+        }
     }
 
     /// Whether `password` matches the PHC string `hash` (or, when `hash` is `None`, runs the
-    /// same work against the dummy hash and returns `false`), on a blocking thread.
-    pub(crate) async fn verify(self: &Arc<Self>, password: Password, hash: Option<String>) -> bool {
-        let this = Arc::clone(self);
-        smol::unblock(move || {
-            off_thread::record();
-            match hash {
-                Some(hash) => this.verify_now(password.as_bytes(), &hash),
-                None => {
-                    this.verify_now(password.as_bytes(), &this.dummy);
-                    false
-                }
-            }
-        })
-        .await
+    /// same work against the dummy hash and answers `false`), on a hashing thread.
+    ///
+    /// # Errors
+    ///
+    /// `StorageFailure` when the pool refused the job (the server then answers `resource
+    /// exhausted`).
+    pub(crate) async fn verify(
+        &self,
+        password: Password,
+        hash: Option<String>,
+    ) -> Result<bool, AccountError> {
+        let hash = match hash {
+            Some(hash) => Arc::from(hash),
+            None => Arc::clone(&self.dummy),
+        };
+        match self.pool.run(Job::Verify(password, hash)).await {
+            Ok(Done::Verified(matches)) => Ok(matches),
+            Ok(Done::Hashed(_)) => Err(AccountError::StorageFailure),
+            Err(refused) => Err(refusal(refused)),
+        }
     }
 
-    fn hash_now(&self, password: &[u8]) -> Result<String, AccountError> {
+    /// What the hashing pool has done so far.
+    pub(crate) fn stats(&self) -> HashingStats {
+        self.pool.stats()
+    }
+}
+
+fn refusal(refused: Refused) -> AccountError {
+    if refused == Refused::Stopped {
+        tracing::error!("the password hashing threads are gone");
+    }
+    AccountError::StorageFailure
+}
+
+/// How long a hashing thread keeps its memory block without a job.
+const IDLE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// A hashing thread: its argon2 memory, allocated for its first job, reused for every job
+/// while work keeps coming, and freed after [`IDLE`] without a job, so a burst leaves
+/// nothing behind.
+struct HashWorker {
+    hasher: Option<Hasher>,
+    params: Params,
+    dummy: Arc<str>,
+    #[cfg(test)]
+    threads: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl pool::Worker<Job, Done> for HashWorker {
+    fn run(&mut self, job: Job) -> Done {
+        #[cfg(test)]
+        self.threads.lock().unwrap().push(
+            std::thread::current()
+                .name()
+                .unwrap_or("<unnamed>")
+                .to_owned(),
+        );
+        let hasher = self.hasher.get_or_insert_with(|| Hasher::new(&self.params));
+        match job {
+            Job::Hash(password) => Done::Hashed(hasher.hash(password.as_bytes())),
+            Job::Verify(password, hash) => {
+                let matches = hasher.verify(password.as_bytes(), &hash);
+                Done::Verified(matches && !Arc::ptr_eq(&hash, &self.dummy))
+            }
+        }
+    }
+
+    fn idle(&mut self) {
+        self.hasher = None;
+    }
+}
+
+/// Blocks of argon2 memory, reserved with room for at least 32 MiB. glibc's malloc serves
+/// requests that large straight from the OS (its mmap threshold never rises above 32 MiB on
+/// 64-bit systems) and gives them straight back when freed; a 19 MiB block could instead
+/// stay in a thread's arena after it is freed. Only the blocks in use are touched, so the
+/// extra room costs address space, not memory.
+fn blocks(count: usize) -> Vec<Block> {
+    const RETURNED_TO_OS: usize = (32 << 20) / Block::SIZE + 1;
+    let mut blocks = Vec::with_capacity(count.max(RETURNED_TO_OS));
+    blocks.resize(count, Block::new());
+    blocks
+}
+
+/// The argon2 state a hashing thread reuses from job to job: its memory block.
+struct Hasher {
+    argon2: Argon2<'static>,
+    blocks: Vec<Block>,
+}
+
+impl Hasher {
+    fn new(params: &Params) -> Self {
+        Hasher {
+            argon2: Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone()),
+            blocks: blocks(params.block_count()),
+        }
+    }
+
+    /// A PHC string of `password` with a fresh salt.
+    fn hash(&mut self, password: &[u8]) -> Result<String, AccountError> {
         let mut salt = [0u8; 16];
         getrandom::fill(&mut salt).map_err(|e| {
             tracing::error!(error = %e, "the random number generator failed");
             AccountError::StorageFailure
         })?;
+        let failed = |e: &dyn core::fmt::Display| {
+            tracing::error!(error = %e, "password hashing failed");
+            AccountError::StorageFailure
+        };
+        let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
         self.argon2
-            .hash_password_with_salt(password, &salt)
-            .map(|phc| phc.to_string())
-            .map_err(|e| {
-                tracing::error!(error = %e, "password hashing failed");
-                AccountError::StorageFailure
-            })
+            .hash_password_into_with_memory(password, &salt, &mut out, &mut self.blocks)
+            .map_err(|e| failed(&e))?;
+        let phc = PasswordHash {
+            algorithm: argon2::ARGON2ID_IDENT,
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(self.argon2.params()).map_err(|e| failed(&e))?,
+            salt: Some(Salt::new(&salt).map_err(|e| failed(&e))?),
+            hash: Some(Output::new(&out).map_err(|e| failed(&e))?),
+        };
+        Ok(phc.to_string())
     }
 
-    fn verify_now(&self, password: &[u8], hash: &str) -> bool {
-        // The parameters come from the PHC string; the comparison is constant-time.
-        self.argon2.verify_password(password, hash).is_ok()
+    /// Whether `password` matches the PHC string `hash`, whose own parameters (algorithm,
+    /// version, cost, output length) are used. The comparison is constant-time.
+    fn verify(&mut self, password: &[u8], hash: &str) -> bool {
+        let Ok(phc) = PasswordHash::new(hash) else {
+            tracing::error!("a stored password hash does not parse");
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (&phc.salt, &phc.hash) else {
+            return false;
+        };
+        let Ok(algorithm) = Algorithm::try_from(phc.algorithm.as_str()) else {
+            return false;
+        };
+        let version = match phc.version.map(Version::try_from) {
+            None => Version::default(),
+            Some(Ok(version)) => version,
+            Some(Err(_)) => return false,
+        };
+        let Ok(params) = Params::try_from(&phc) else {
+            return false;
+        };
+        let needed = params.block_count();
+        let argon2 = Argon2::new(algorithm, version, params);
+        let mut out = vec![0u8; expected.len()];
+        let computed = if needed <= self.blocks.len() {
+            argon2.hash_password_into_with_memory(password, salt, &mut out, &mut self.blocks)
+        } else {
+            // Stronger than this pool's cost: a one-off block, freed on return.
+            let mut blocks = blocks(needed);
+            argon2.hash_password_into_with_memory(password, salt, &mut out, &mut blocks)
+        };
+        computed.is_ok() && Output::new(&out).is_ok_and(|out| out == *expected)
     }
 }
 
@@ -107,34 +280,6 @@ pub(crate) fn new_token() -> Result<Token, AccountError> {
     Ok(token)
 }
 
-/// In tests, which threads ran argon2 for a request: the proof that it never runs on the
-/// executor or on the writer. (The dummy hash made at start-up is not a request's.)
-#[cfg(test)]
-pub(crate) mod off_thread {
-    use std::sync::Mutex;
-
-    static THREADS: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-    pub(crate) fn record() {
-        let name = std::thread::current()
-            .name()
-            .unwrap_or("<unnamed>")
-            .to_owned();
-        THREADS.lock().unwrap().push(name);
-    }
-
-    /// The names of the threads argon2 ran on since the last call.
-    pub(crate) fn take() -> Vec<String> {
-        std::mem::take(&mut *THREADS.lock().unwrap())
-    }
-}
-
-#[cfg(not(test))]
-mod off_thread {
-    #[inline(always)]
-    pub(crate) fn record() {}
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,32 +291,63 @@ mod tests {
     #[test]
     fn hash_and_verify() {
         smol::block_on(async {
-            let passwords = Passwords::new(PasswordHashing::INSECURE_FAST).unwrap();
+            let passwords = Passwords::new(PasswordHashing::INSECURE_FAST, 2, 8).unwrap();
             let hash = passwords.hash(pw("correct horse")).await.unwrap();
             assert!(hash.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{hash}");
-            assert!(
-                passwords
-                    .verify(pw("correct horse"), Some(hash.clone()))
-                    .await
+            let verify =
+                |password: &str, hash: Option<String>| passwords.verify(pw(password), hash);
+            assert_eq!(verify("correct horse", Some(hash.clone())).await, Ok(true));
+            assert_eq!(verify("correct horsE", Some(hash.clone())).await, Ok(false));
+            assert_eq!(verify("correct horse", None).await, Ok(false));
+            assert_eq!(
+                verify("correct horse", Some("garbage".into())).await,
+                Ok(false)
             );
-            assert!(
-                !passwords
-                    .verify(pw("correct horsE"), Some(hash.clone()))
-                    .await
-            );
-            assert!(!passwords.verify(pw("correct horse"), None).await);
             // A second hash of the same password has its own salt.
             assert_ne!(passwords.hash(pw("correct horse")).await.unwrap(), hash);
             // A hash made with other parameters still verifies: they travel in the string.
-            let strong = Passwords::new(PasswordHashing {
-                memory_kib: 64,
-                iterations: 2,
-                parallelism: 1,
-            })
+            // A stronger one needs more memory than the pool's blocks: a one-off block.
+            let strong = Passwords::new(
+                PasswordHashing {
+                    memory_kib: 64,
+                    iterations: 2,
+                    parallelism: 2,
+                },
+                1,
+                1,
+            )
             .unwrap();
             let other = strong.hash(pw("correct horse")).await.unwrap();
-            assert!(passwords.verify(pw("correct horse"), Some(other)).await);
+            assert!(other.starts_with("$argon2id$v=19$m=64,t=2,p=2$"), "{other}");
+            assert_eq!(verify("correct horse", Some(other.clone())).await, Ok(true));
+            assert_eq!(verify("correct horsE", Some(other)).await, Ok(false));
+            assert_eq!(passwords.stats().ran, 8);
         });
+    }
+
+    #[test]
+    fn hashes_match_the_argon2_crates_own() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        let params = Params::new(64, 2, 1, None).unwrap();
+        let mut hasher = Hasher::new(&params);
+        let ours = hasher.hash(b"correct horse").unwrap();
+        // The stock verifier accepts ours, and ours accepts the stock hasher's.
+        let stock = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
+        let parsed = PasswordHash::new(&ours).unwrap();
+        assert!(stock.verify_password(b"correct horse", &parsed).is_ok());
+        let theirs = stock
+            .hash_password_with_salt(b"correct horse", b"sixteen byte sal")
+            .unwrap()
+            .to_string();
+        assert!(hasher.verify(b"correct horse", &theirs));
+        assert!(!hasher.verify(b"correct horsE", &theirs));
+        // The same salt gives the same string.
+        let salt = PasswordHash::new(&ours).unwrap().salt.unwrap();
+        let again = stock
+            .hash_password_with_salt(b"correct horse", salt.as_ref())
+            .unwrap()
+            .to_string();
+        assert_eq!(again, ours);
     }
 
     #[test]
@@ -182,7 +358,7 @@ mod tests {
             parallelism: 1,
         };
         assert!(matches!(
-            Passwords::new(cost),
+            Passwords::new(cost, 1, 1),
             Err(Error::PasswordHashing(_))
         ));
     }

@@ -29,6 +29,13 @@ pub struct Config {
     pub session_ttl: Duration,
     /// The argon2id cost of new password hashes (default: OWASP's m=19 MiB, t=2, p=1).
     pub password_hashing: PasswordHashing,
+    /// Threads that hash and verify passwords (default: one per core). Each holds one argon2
+    /// memory block (`password_hashing.memory_kib`) while it has work, and frees it after two
+    /// seconds without, so this bounds the memory password checks can take.
+    pub hashing_threads: usize,
+    /// Password checks that may wait for a hashing thread (default 32). When that many wait,
+    /// `open`, `login` and `change_password` are answered `resource exhausted` at once.
+    pub hashing_queue: usize,
     /// When repeated failed logins for one name are refused without checking.
     pub login_throttle: LoginThrottle,
     /// The most requests the writer commits in one transaction (default 256).
@@ -53,6 +60,8 @@ impl Config {
             db_path: db_path.into(),
             session_ttl: Duration::from_secs(24 * 60 * 60),
             password_hashing: PasswordHashing::default(),
+            hashing_threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            hashing_queue: 32,
             login_throttle: LoginThrottle::default(),
             max_batch: 256,
             queue_depth: 4096,
@@ -101,21 +110,32 @@ impl Default for PasswordHashing {
     }
 }
 
-/// Failed-login throttling, kept in memory per name.
+/// Login throttling, kept in memory, per name and client address and per name.
 ///
-/// After `max_failures` failed logins for one name within `window`, logins for that name are
-/// refused with `Throttled` for `lockout`, whether or not the name exists.
+/// Attempts are counted when they start, before the password is checked. After
+/// `max_failures` attempts for one name from one address within `window`, that address is
+/// refused that name for `lockout`, doubling with each further lockout up to `max_lockout`;
+/// other addresses (the owner's) are not affected. After `name_max_failures` attempts for
+/// one name from all addresses together within `window`, the name is refused for everyone for
+/// `lockout`: only an attacker spread over many addresses can cause that. Refusals are
+/// `Throttled`, whether or not the name exists.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct LoginThrottle {
-    /// Failures allowed within `window` (default 5).
+    /// Attempts allowed per name and address within `window` (default 5).
     pub max_failures: u32,
-    /// How far back failures count (default 60 s).
+    /// How far back attempts count (default 60 s).
     pub window: Duration,
-    /// How long a throttled name stays throttled (default 30 s).
+    /// The first lockout of an address, and the lockout of a name (default 30 s).
     pub lockout: Duration,
-    /// The most names tracked at once (default 65,536); when full, new names are not throttled
-    /// until old entries expire, rather than locking everyone out.
+    /// The longest lockout of an address (default 15 minutes); an address quiet that long
+    /// after a lockout starts again from `lockout`.
+    pub max_lockout: Duration,
+    /// Attempts allowed per name from all addresses together within `window` (default 50).
+    pub name_max_failures: u32,
+    /// The most names, and the most (name, address) pairs, tracked at once (default 65,536);
+    /// when full, new ones are not throttled until old entries expire, rather than locking
+    /// everyone out.
     pub max_names: usize,
 }
 
@@ -125,6 +145,8 @@ impl Default for LoginThrottle {
             max_failures: 5,
             window: Duration::from_secs(60),
             lockout: Duration::from_secs(30),
+            max_lockout: Duration::from_secs(15 * 60),
+            name_max_failures: 50,
             max_names: 65_536,
         }
     }

@@ -8,6 +8,7 @@
 
 mod audit;
 mod checkpoint;
+mod file;
 mod idempotency;
 mod migrations;
 mod ops;
@@ -24,8 +25,8 @@ pub use writer::WriterStats;
 use crate::config::Config;
 use crate::error::Error;
 use crate::store::{
-    Answer, Credentials, Fingerprint, Keyed, NewAccount, NewPassword, NewSession, Payment, Replay,
-    Store, TokenHash,
+    Answer, Credentials, Fingerprint, Keyed, NewAccount, NewName, NewPassword, NewSession, Payment,
+    Replay, Store, TokenHash,
 };
 use account_client::api::{
     AccountError, AccountInfo, AccountSummary, Entry, IdemKey, Name, Receipt, Session,
@@ -50,6 +51,8 @@ pub struct SqliteStore {
     writer: Writer,
     readers: Readers,
     checkpointer: checkpoint::Checkpointer,
+    /// Held for the store's life: no second store opens the same database.
+    _lock: file::Lock,
 }
 
 impl SqliteStore {
@@ -59,7 +62,9 @@ impl SqliteStore {
     ///
     /// # Errors
     ///
-    /// [`Error::Open`] when the file cannot be opened or configured,
+    /// [`Error::Locked`] when another store (in this process or another) has the database
+    /// open, [`Error::Lock`] or [`Error::Permissions`] when the lock file or the database file
+    /// cannot be set up, [`Error::Open`] when the file cannot be opened or configured,
     /// [`Error::SchemaTooNew`] for a database from a newer program, [`Error::Migration`] when
     /// a migration fails (the file keeps its old version), [`Error::Thread`] when the writer
     /// thread cannot start.
@@ -69,7 +74,11 @@ impl SqliteStore {
             path: path.clone(),
             source,
         };
+        let lock = file::lock(path)?;
+        file::create_owner_only(path)?;
         let mut conn = connect(path, config.busy_timeout).map_err(open_error)?;
+        // WAL mode is on: `-wal` and `-shm` exist now, with the database's permissions.
+        file::tighten(path)?;
         let version = migrations::migrate(&mut conn)?;
         if config.audit_each_batch {
             let report = audit::audit(&conn)?;
@@ -99,6 +108,7 @@ impl SqliteStore {
             writer,
             readers,
             checkpointer,
+            _lock: lock,
         })
     }
 
@@ -228,7 +238,7 @@ impl Store for SqliteStore {
         })
     }
 
-    async fn rename(&self, request: Keyed<Name>) -> Answer<AccountInfo> {
+    async fn rename(&self, request: Keyed<NewName>) -> Answer<AccountInfo> {
         self.keyed(Op::Rename(request)).await
     }
 

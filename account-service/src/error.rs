@@ -27,6 +27,34 @@ pub enum Error {
         /// The newest schema version this program knows.
         supported: u32,
     },
+    /// Another process (or another store in this one) has the database open: two servers on
+    /// one database would each think they own it.
+    #[error("the database {} is in use by another account-server (it holds {})", path.display(), lock.display())]
+    Locked {
+        /// The database file.
+        path: PathBuf,
+        /// The lock file.
+        lock: PathBuf,
+    },
+    /// The lock file beside the database could not be created or locked.
+    #[error("cannot lock the database with {}", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The database file could not be created owner-only, or its permissions could not be
+    /// read or tightened.
+    #[error("cannot make {} readable by its owner only", path.display())]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// What the OS said.
+        #[source]
+        source: std::io::Error,
+    },
     /// A migration failed; the database is left at the version it had before.
     #[error("migrating the database schema to version {version} failed")]
     Migration {

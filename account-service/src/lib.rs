@@ -6,7 +6,8 @@
 //! idempotency key, so a retry returns the first answer and changes nothing, even after a
 //! restart. Writes go through one writer thread that commits many requests per transaction
 //! (group commit) without letting one request's failure undo another's; reads use a pool of
-//! read-only connections. Neither runs on the async executor, and neither does argon2.
+//! read-only connections. Neither runs on the async executor, and neither does argon2, which
+//! runs on a fixed pool of threads with a bounded queue.
 //!
 //! The database sits behind the [`Store`] trait; [`SqliteStore`] is the embedded default.
 //!
@@ -53,13 +54,16 @@ mod auth;
 mod config;
 mod db;
 mod error;
+mod serve;
 mod service;
 pub mod store;
 mod validate;
 
-pub use account_client::api::{Accounts, ServeAccounts};
+pub use account_client::api::Accounts;
+pub use auth::HashingStats;
 pub use config::{Config, LoginThrottle, PasswordHashing};
 pub use db::{Audit, SCHEMA_VERSION, SqliteStore, WriterStats};
 pub use error::{Error, Result};
+pub use serve::ServeAccounts;
 pub use service::AccountService;
 pub use store::Store;

@@ -71,6 +71,15 @@ struct Args {
     #[arg(long, env = "ACCOUNT_SHUTDOWN_GRACE", default_value_t = 10)]
     shutdown_grace: u64,
 
+    /// Threads that hash and check passwords (default: one per core).
+    #[arg(long, env = "ACCOUNT_HASH_THREADS")]
+    hash_threads: Option<usize>,
+
+    /// Password checks that may wait for a hashing thread; beyond that, logins are answered
+    /// "resource exhausted" at once.
+    #[arg(long, env = "ACCOUNT_HASH_QUEUE", default_value_t = 32)]
+    hash_queue: usize,
+
     /// Most reply bytes one connection collects before the server stops reading its requests.
     #[arg(long, env = "ACCOUNT_WRITE_BUDGET", default_value_t = Limits::default().write_budget)]
     write_budget: usize,
@@ -95,15 +104,35 @@ fn main() -> ExitCode {
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            tracing::error!("{e}");
+            tracing::error!("{}", Chain(&*e));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// An error and every cause under it, as `outer: cause: root cause`, so that the log names what
+/// SQLite or the OS actually said.
+struct Chain<'a>(&'a (dyn std::error::Error + 'static));
+
+impl std::fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)?;
+        let mut cause = self.0.source();
+        while let Some(e) = cause {
+            write!(f, ": {e}")?;
+            cause = e.source();
+        }
+        Ok(())
     }
 }
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::new(&args.db);
     config.session_ttl = Duration::from_secs(args.session_ttl);
+    config.hashing_queue = args.hash_queue;
+    if let Some(threads) = args.hash_threads {
+        config.hashing_threads = threads;
+    }
     let service = AccountService::open(config)?;
 
     let limits = Limits {

@@ -5,13 +5,13 @@
 //! session's own account; `transfer` names the recipient, and `list` shows other accounts'
 //! names and status only.
 
-use crate::auth::{self, Passwords, Throttle};
+use crate::auth::{self, Client, HashingStats, Passwords, Throttle};
 use crate::config::Config;
 use crate::db::{Audit, SqliteStore, WriterStats};
 use crate::error::Error;
 use crate::store::{
-    Answer, Fingerprint, Keyed, NewAccount, NewPassword, NewSession, Payment, Replay, Store,
-    TokenHash,
+    Answer, Fingerprint, Keyed, NewAccount, NewName, NewPassword, NewSession, Payment, Replay,
+    Store, TokenHash,
 };
 use crate::validate;
 use account_client::api::{
@@ -26,7 +26,7 @@ use std::time::{Duration, Instant};
 /// The account service: implements [`Accounts`] on a [`Store`] (by default SQLite).
 ///
 /// Cheap to clone: clones share the store, the writer and the login throttle. Serve it with
-/// [`ServeAccounts`](account_client::api::ServeAccounts):
+/// [`ServeAccounts`](crate::ServeAccounts):
 ///
 /// ```no_run
 /// use account_service::{AccountService, Config, ServeAccounts};
@@ -116,7 +116,11 @@ impl<S: Store> AccountService<S> {
         Ok(AccountService {
             inner: Arc::new(Inner {
                 store,
-                passwords: Passwords::new(config.password_hashing)?,
+                passwords: Passwords::new(
+                    config.password_hashing,
+                    config.hashing_threads,
+                    config.hashing_queue,
+                )?,
                 throttle: Throttle::new(config.login_throttle),
                 session_ttl: config.session_ttl,
             }),
@@ -126,6 +130,12 @@ impl<S: Store> AccountService<S> {
     /// The store.
     pub fn store(&self) -> &S {
         &self.inner.store
+    }
+
+    /// What the password-hashing pool has done so far: hashes run, and jobs skipped (their
+    /// caller gave up first) or refused (the queue was full).
+    pub fn hashing_stats(&self) -> HashingStats {
+        self.inner.passwords.stats()
     }
 
     /// The answer to a keyed request; a replay of a request that set a password holds only
@@ -147,7 +157,7 @@ impl<S: Store> AccountService<S> {
         password: Option<Password>,
     ) -> Result<T, AccountError> {
         if let (Some(secret), Some(password)) = (replay.secret, password)
-            && !self.inner.passwords.verify(password, Some(secret)).await
+            && !self.inner.passwords.verify(password, Some(secret)).await?
         {
             return Err(AccountError::IdempotencyConflict);
         }
@@ -160,10 +170,11 @@ const NO_TOKEN: [u8; 32] = [0; 32];
 
 impl<S: Store> Accounts for AccountService<S> {
     async fn open(&self, r: OpenRequest) -> Result<AccountInfo, AccountError> {
-        validate::name(&r.name)?;
+        let (name, skeleton) = validate::new_name(&r.name)?;
         validate::password(&r.password)?;
         validate::opening_amount(r.initial_cents)?;
         let canonical = OpenRequest {
+            name,
             password: Password::EMPTY,
             ..r.clone()
         };
@@ -175,7 +186,8 @@ impl<S: Store> Accounts for AccountService<S> {
             .open_account(NewAccount {
                 key: r.key,
                 fingerprint,
-                name: r.name,
+                name,
+                skeleton,
                 password_hash,
                 initial_cents: r.initial_cents,
             })
@@ -184,21 +196,47 @@ impl<S: Store> Accounts for AccountService<S> {
     }
 
     async fn login(&self, r: LoginRequest) -> Result<Session, AccountError> {
+        // Only valid while the server polls this call: read before the first await.
+        let client = Client::current();
         // No account can have an invalid name or password, so these fail like a wrong one.
-        if validate::name(&r.name).is_err() || validate::password(&r.password).is_err() {
+        let Ok(name) = validate::name(&r.name) else {
+            return Err(AccountError::InvalidCredentials);
+        };
+        if validate::password(&r.password).is_err() {
             return Err(AccountError::InvalidCredentials);
         }
         let inner = &self.inner;
-        inner.throttle.check(&r.name, Instant::now())?;
-        let credentials = inner.store.credentials(r.name).await?;
-        // An unknown name is verified against a dummy hash: same work, same reply.
-        let hash = credentials.as_ref().map(|c| c.password_hash.clone());
-        let verified = inner.passwords.verify(r.password, hash).await;
-        let Some(credentials) = credentials.filter(|_| verified) else {
-            inner.throttle.failed(&r.name, Instant::now());
-            return Err(AccountError::InvalidCredentials);
+        // Counted now, before the check: attempts sent together cannot all get through.
+        let attempt = inner.throttle.begin(&name, client, Instant::now())?;
+        let checked = async {
+            let mut credentials = inner.store.credentials(name).await?;
+            if name != r.name {
+                // A name stored before names were normalised, whose NFC form another account
+                // has. Looked up whether or not the NFC form was found, so that the time
+                // taken says nothing about which names exist.
+                let legacy = inner.store.credentials(r.name).await?;
+                credentials = credentials.or(legacy);
+            }
+            // An unknown name is verified against a dummy hash: same work, same reply.
+            let hash = credentials.as_ref().map(|c| c.password_hash.clone());
+            let verified = inner.passwords.verify(r.password, hash).await?;
+            Ok(credentials.filter(|_| verified))
         };
-        inner.throttle.succeeded(&r.name);
+        let credentials = match checked.await {
+            Ok(Some(credentials)) => {
+                attempt.succeeded();
+                credentials
+            }
+            Ok(None) => {
+                attempt.failed();
+                return Err(AccountError::InvalidCredentials);
+            }
+            // Never checked (storage failed, or the hashing queue was full).
+            Err(e) => {
+                attempt.refund();
+                return Err(e);
+            }
+        };
         if credentials.status == AccountStatus::Closed {
             return Err(AccountError::AccountClosed);
         }
@@ -234,16 +272,17 @@ impl<S: Store> Accounts for AccountService<S> {
     }
 
     async fn rename(&self, r: RenameRequest) -> Result<AccountInfo, AccountError> {
-        validate::name(&r.name)?;
+        let (name, skeleton) = validate::new_name(&r.name)?;
         let canonical = RenameRequest {
             token: NO_TOKEN,
-            ..r.clone()
+            key: r.key,
+            name,
         };
         let request = Keyed {
             token: TokenHash::of(&r.token),
             key: r.key,
             fingerprint: Fingerprint::of("rename", &canonical.pack()),
-            args: r.name,
+            args: NewName { name, skeleton },
         };
         let answer = self.inner.store.rename(request).await;
         self.settle(answer, None).await
@@ -273,7 +312,11 @@ impl<S: Store> Accounts for AccountService<S> {
             return Err(AccountError::AccountClosed);
         }
         let old_hash = credentials.password_hash;
-        if !inner.passwords.verify(r.old, Some(old_hash.clone())).await {
+        if !inner
+            .passwords
+            .verify(r.old, Some(old_hash.clone()))
+            .await?
+        {
             return Err(AccountError::InvalidCredentials);
         }
         let new_hash = inner.passwords.hash(r.new).await?;
@@ -308,20 +351,18 @@ impl<S: Store> Accounts for AccountService<S> {
     }
 
     async fn transfer(&self, r: TransferRequest) -> Result<Receipt, AccountError> {
-        validate::name(&r.to)?;
+        let to = validate::name(&r.to)?;
         validate::amount(r.cents)?;
         let canonical = TransferRequest {
             token: NO_TOKEN,
+            to,
             ..r.clone()
         };
         let request = Keyed {
             token: TokenHash::of(&r.token),
             key: r.key,
             fingerprint: Fingerprint::of("transfer", &canonical.pack()),
-            args: Payment {
-                to: r.to,
-                cents: r.cents,
-            },
+            args: Payment { to, cents: r.cents },
         };
         let answer = self.inner.store.transfer(request).await;
         self.settle(answer, None).await

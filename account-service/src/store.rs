@@ -114,12 +114,24 @@ pub struct NewAccount {
     pub key: IdemKey,
     /// The request's fingerprint.
     pub fingerprint: Fingerprint,
-    /// The (validated) name.
+    /// The (validated, NFC) name.
     pub name: Name,
+    /// The name's confusable skeleton; the store refuses one that another account has.
+    pub skeleton: String,
     /// The argon2 PHC string of the password.
     pub password_hash: String,
     /// The opening deposit, zero or more cents.
     pub initial_cents: i64,
+}
+
+/// `rename`'s argument: a validated name in normalisation form C and its UTS #39 skeleton
+/// (see [`validate::new_name`](crate::validate::new_name)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewName {
+    /// The name.
+    pub name: Name,
+    /// What it looks like; no two accounts share one.
+    pub skeleton: String,
 }
 
 /// `login`, after the password was verified: a session to start.
@@ -203,7 +215,8 @@ pub enum Answer<T> {
 /// reply, unless the reply is `Unauthenticated`, `InvalidCredentials` or `StorageFailure`
 /// (nothing happened, and the caller may retry under the same key).
 pub trait Store: Send + Sync + 'static {
-    /// Creates an account (with an `Opening` ledger entry when `initial_cents > 0`).
+    /// Creates an account (with an `Opening` ledger entry when `initial_cents > 0`);
+    /// `NameTaken` when another account has the name's skeleton.
     fn open_account(&self, request: NewAccount)
     -> impl Future<Output = Answer<AccountInfo>> + Send;
 
@@ -258,8 +271,9 @@ pub trait Store: Send + Sync + 'static {
         fingerprint: Fingerprint,
     ) -> impl Future<Output = Result<(Credentials, Option<Replay<()>>), AccountError>> + Send;
 
-    /// Renames the session's account.
-    fn rename(&self, request: Keyed<Name>) -> impl Future<Output = Answer<AccountInfo>> + Send;
+    /// Renames the session's account; `NameTaken` when another account has the name's
+    /// skeleton.
+    fn rename(&self, request: Keyed<NewName>) -> impl Future<Output = Answer<AccountInfo>> + Send;
 
     /// Replaces the password and ends the account's other sessions.
     fn change_password(

@@ -13,13 +13,17 @@
 //! - [`concurrency`]: many clients transferring at once; money is conserved and accounted.
 //! - [`crash`]: `kill -9` under load, restart, and every acknowledged write is still there.
 //! - [`idempotency`]: replays apply once, across graceful restarts too; conflicts are refused.
+//! - [`overload`]: a flood of logins against a small hashing pool is refused, not queued.
 //! - [`security`]: tokens, ownership, expiry, hostile names and amounts, uniform login errors.
+//! - [`database`]: the database file's permissions and lock, and start-up error messages.
 //! - [`cli`]: the `account` tool in scripts: `--json` output, session files, exit codes.
 
 mod cli;
 mod concurrency;
 mod crash;
+mod database;
 mod idempotency;
 mod library;
+mod overload;
 mod security;
 mod support;

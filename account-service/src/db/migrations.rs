@@ -5,7 +5,7 @@
 //! by a later version of this program) is refused and left untouched. A failing migration
 //! rolls back every step of this start-up, so the file stays at the version it had.
 
-use super::schema;
+use super::schema::{self, Migration};
 use crate::error::Error;
 use rusqlite::{Connection, TransactionBehavior};
 
@@ -15,7 +15,7 @@ pub(crate) fn migrate(conn: &mut Connection) -> Result<u32, Error> {
 }
 
 /// Migrates `conn` with the given list (tests use their own).
-pub(crate) fn migrate_with(conn: &mut Connection, migrations: &[&str]) -> Result<u32, Error> {
+pub(crate) fn migrate_with(conn: &mut Connection, migrations: &[Migration]) -> Result<u32, Error> {
     let supported = u32::try_from(migrations.len()).unwrap_or(u32::MAX);
     // IMMEDIATE: a second process starting at the same time waits, then sees our version.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
@@ -23,9 +23,12 @@ pub(crate) fn migrate_with(conn: &mut Connection, migrations: &[&str]) -> Result
     if found > supported {
         return Err(Error::SchemaTooNew { found, supported });
     }
-    for (version, sql) in (1..).zip(migrations).skip(found as usize) {
-        tx.execute_batch(sql)
-            .map_err(|source| Error::Migration { version, source })?;
+    for (version, step) in (1..).zip(migrations).skip(found as usize) {
+        match step {
+            Migration::Sql(sql) => tx.execute_batch(sql),
+            Migration::Rust(run) => run(&tx),
+        }
+        .map_err(|source| Error::Migration { version, source })?;
         tracing::info!(version, "migrated the database schema");
     }
     if found < supported {
@@ -70,9 +73,13 @@ mod tests {
 
     #[test]
     fn test_upgrades() {
-        let v1 = "CREATE TABLE a (x INTEGER) STRICT;";
-        let v2 = "ALTER TABLE a ADD COLUMN y INTEGER NOT NULL DEFAULT 7; CREATE TABLE b (z TEXT);";
-        let v3 = "INSERT INTO b (z) SELECT 'from ' || y FROM a;";
+        let v1 = Migration::Sql("CREATE TABLE a (x INTEGER) STRICT;");
+        let v2 = Migration::Sql(
+            "ALTER TABLE a ADD COLUMN y INTEGER NOT NULL DEFAULT 7; CREATE TABLE b (z TEXT);",
+        );
+        let v3 = Migration::Rust(|conn| {
+            conn.execute_batch("INSERT INTO b (z) SELECT 'from ' || y FROM a;")
+        });
         let mut conn = Connection::open_in_memory().unwrap();
         assert_eq!(migrate_with(&mut conn, &[v1]).unwrap(), 1);
         conn.execute("INSERT INTO a (x) VALUES (1)", []).unwrap();
@@ -102,9 +109,9 @@ mod tests {
 
     #[test]
     fn test_migration_error() {
-        let v1 = "CREATE TABLE a (x INTEGER);";
-        let v2 = "CREATE TABLE b (y INTEGER);";
-        let broken = "CREATE TABLE c (z INTEGER); THIS IS NOT SQL;";
+        let v1 = Migration::Sql("CREATE TABLE a (x INTEGER);");
+        let v2 = Migration::Sql("CREATE TABLE b (y INTEGER);");
+        let broken = Migration::Sql("CREATE TABLE c (z INTEGER); THIS IS NOT SQL;");
         let mut conn = Connection::open_in_memory().unwrap();
         migrate_with(&mut conn, &[v1]).unwrap();
         let err = migrate_with(&mut conn, &[v1, v2, broken]).unwrap_err();
@@ -115,6 +122,42 @@ mod tests {
         // The whole start-up rolled back: v2 is not half-applied either.
         assert_eq!(version(&conn), 1);
         assert_eq!(tables(&conn), ["a"]);
+    }
+
+    #[test]
+    fn version_2_backfills_skeletons_and_keeps_look_alikes_working() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        migrate_with(&mut conn, &schema::MIGRATIONS[..1]).unwrap();
+        for name in ["alice", "\u{430}lice", "zoe\u{308}", "bob"] {
+            conn.execute(
+                "INSERT INTO accounts (name, password_hash, created_at) VALUES (?1, 'x', 0)",
+                [name],
+            )
+            .unwrap();
+        }
+        assert_eq!(migrate(&mut conn).unwrap(), 2);
+        let rows: Vec<(String, String)> = conn
+            .prepare("SELECT name, skeleton FROM accounts ORDER BY id")
+            .unwrap()
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let skeleton = crate::validate::skeleton;
+        assert_eq!(rows[0], ("alice".to_owned(), skeleton("alice")));
+        // The Cyrillic look-alike keeps its name and a skeleton of its own.
+        assert_eq!(rows[1].0, "\u{430}lice");
+        assert_eq!(rows[1].1, format!("{}\n2", skeleton("alice")));
+        // Decomposed names are stored composed.
+        assert_eq!(rows[2].0, "zo\u{eb}");
+        assert_eq!(rows[3], ("bob".to_owned(), skeleton("bob")));
+        // The skeleton is unique from now on.
+        let again = conn.execute(
+            "INSERT INTO accounts (name, skeleton, password_hash, created_at) \
+             VALUES ('al\u{456}ce', ?1, 'x', 0)",
+            [skeleton("alice")],
+        );
+        assert!(again.is_err());
     }
 
     #[test]

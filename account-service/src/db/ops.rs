@@ -8,10 +8,11 @@
 use super::idempotency::{self, OPEN_SCOPE};
 use super::queries::{self, kind_code, status_code, to_id};
 use crate::store::{
-    Fingerprint, Keyed, NewAccount, NewPassword, NewSession, Payment, StoredReply, TokenHash,
+    Fingerprint, Keyed, NewAccount, NewName, NewPassword, NewSession, Payment, StoredReply,
+    TokenHash,
 };
 use account_client::api::{
-    AccountError, AccountInfo, AccountStatus, EntryKind, IdemKey, Name, Receipt, Session,
+    AccountError, AccountInfo, AccountStatus, EntryKind, IdemKey, Receipt, Session,
 };
 use rpc_runtime::Message;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -22,7 +23,7 @@ pub(crate) enum Op {
     Open(NewAccount),
     StartSession(NewSession),
     EndSession(TokenHash),
-    Rename(Keyed<Name>),
+    Rename(Keyed<NewName>),
     ChangePassword(Keyed<NewPassword>),
     Deposit(Keyed<i64>),
     Withdraw(Keyed<i64>),
@@ -158,15 +159,16 @@ pub(crate) fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
 }
 
 fn open(conn: &Connection, r: &NewAccount, now: i64) -> rusqlite::Result<Body<AccountInfo>> {
-    if queries::credentials(conn, &r.name)?.is_some() {
+    if queries::by_skeleton(conn, &r.skeleton)?.is_some() {
         return Ok((Err(AccountError::NameTaken), None));
     }
     conn.prepare_cached(
-        "INSERT INTO accounts (name, password_hash, balance, status, created_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO accounts (name, skeleton, password_hash, balance, status, created_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         r.name.as_str(),
+        r.skeleton,
         r.password_hash,
         r.initial_cents,
         status_code(AccountStatus::Open),
@@ -257,17 +259,18 @@ fn open_balance(conn: &Connection, id: i64) -> rusqlite::Result<Result<i64, Acco
 fn rename(
     conn: &Connection,
     id: i64,
-    name: &Name,
+    name: &NewName,
 ) -> rusqlite::Result<Result<AccountInfo, AccountError>> {
     if let Err(e) = open_balance(conn, id)? {
         return Ok(Err(e));
     }
-    match queries::credentials(conn, name)? {
-        Some(other) if other.account_id != to_id(id) => return Ok(Err(AccountError::NameTaken)),
-        Some(_) => {} // already called that
-        None => {
-            conn.prepare_cached("UPDATE accounts SET name = ?1 WHERE id = ?2")?
-                .execute(params![name.as_str(), id])?;
+    match queries::by_skeleton(conn, &name.skeleton)? {
+        // Taken, or looks like one that is.
+        Some(other) if other != id => return Ok(Err(AccountError::NameTaken)),
+        // Its own name, or one that looks like it: the account may change how it is written.
+        Some(_) | None => {
+            conn.prepare_cached("UPDATE accounts SET name = ?1, skeleton = ?2 WHERE id = ?3")?
+                .execute(params![name.name.as_str(), name.skeleton, id])?;
         }
     }
     Ok(Ok(queries::account(conn, id)?))

@@ -26,6 +26,13 @@ pub(crate) fn credentials(conn: &Connection, name: &Name) -> rusqlite::Result<Op
         .optional()
 }
 
+/// The account whose name has the skeleton `skeleton`.
+pub(crate) fn by_skeleton(conn: &Connection, skeleton: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM accounts WHERE skeleton = ?1")?
+        .query_row([skeleton], |row| row.get(0))
+        .optional()
+}
+
 /// The credentials of account `id`.
 pub(crate) fn credentials_by_id(conn: &Connection, id: i64) -> rusqlite::Result<Credentials> {
     conn.prepare_cached("SELECT id, password_hash, status FROM accounts WHERE id = ?1")?

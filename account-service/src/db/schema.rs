@@ -2,8 +2,21 @@
 //! the database from `PRAGMA user_version` `i` to `i + 1`. Never edit a released migration:
 //! append a new one.
 
+use crate::validate;
+use rusqlite::{Connection, params};
+use std::collections::HashSet;
+
+/// One step of the schema: SQL, or Rust for what SQL cannot compute.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Migration {
+    /// Statements run as one batch.
+    Sql(&'static str),
+    /// A function run on the migration's transaction.
+    Rust(fn(&Connection) -> rusqlite::Result<()>),
+}
+
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration::Sql(V1), Migration::Rust(v2)];
 
 /// The schema version this program writes.
 pub(crate) const VERSION: u32 = MIGRATIONS.len() as u32;
@@ -62,3 +75,51 @@ CREATE TABLE idempotency (
     PRIMARY KEY (account_id, key)
 ) STRICT, WITHOUT ROWID;
 ";
+
+/// Version 2: `accounts.skeleton`, the UTS #39 skeleton of the name, unique, so that no two
+/// accounts have names that look alike. Names are stored in normalisation form C.
+///
+/// Existing rows are back-filled in id order. A name not in NFC is rewritten to NFC unless
+/// another account already has that form. When two existing names share a skeleton, the
+/// older account keeps it and the newer gets its skeleton marked with its id (a line feed,
+/// which no name holds, then the id): both keep working, and no new look-alike of either can
+/// be made.
+fn v2(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("ALTER TABLE accounts ADD COLUMN skeleton TEXT")?;
+    let rows: Vec<(i64, String)> = conn
+        .prepare("SELECT id, name FROM accounts ORDER BY id")?
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut names: HashSet<String> = rows.iter().map(|(_, name)| name.clone()).collect();
+    let mut skeletons = HashSet::new();
+    for (id, name) in rows {
+        let nfc = nfc(&name);
+        let name = if nfc != name && !names.contains(&nfc) {
+            tracing::info!(id, "stored an account name in normalisation form C");
+            names.insert(nfc.clone());
+            nfc
+        } else {
+            name
+        };
+        let mut skeleton = validate::skeleton(&name);
+        if !skeletons.insert(skeleton.clone()) {
+            tracing::warn!(
+                id,
+                "this account's name looks like an older account's; it keeps its name, and \
+                 no new account can take a name like either"
+            );
+            skeleton = format!("{skeleton}\n{id}");
+            skeletons.insert(skeleton.clone());
+        }
+        conn.execute(
+            "UPDATE accounts SET name = ?1, skeleton = ?2 WHERE id = ?3",
+            params![name, skeleton, id],
+        )?;
+    }
+    conn.execute_batch("CREATE UNIQUE INDEX accounts_by_skeleton ON accounts (skeleton)")
+}
+
+fn nfc(name: &str) -> String {
+    use unicode_normalization::UnicodeNormalization;
+    name.nfc().collect()
+}

@@ -281,6 +281,7 @@ mod tests {
             key: [n; 16],
             fingerprint: Fingerprint([n; 32]),
             name: format!("user{n}").parse().unwrap(),
+            skeleton: format!("user{n}"),
             password_hash: "phc".into(),
             initial_cents: cents,
         });
@@ -464,6 +465,7 @@ mod tests {
                     key: [n; 16],
                     fingerprint: Fingerprint([n; 32]),
                     name: format!("u{n}").parse().unwrap(),
+                    skeleton: format!("u{n}"),
                     password_hash: "phc".into(),
                     initial_cents: i64::from(n),
                 });

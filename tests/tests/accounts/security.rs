@@ -9,9 +9,9 @@ use super::support::{
     random_token,
 };
 use account_client::api::{
-    AccountError, AccountInfo, AccountStatus, AccountsBlockingClient, AmountRequest, Auth,
-    CloseRequest, Entry, EntryKind, HistoryRequest, ListRequest, LoginRequest, Name, OpenRequest,
-    PasswordRequest, RenameRequest, Token, TransferRequest,
+    AccountError, AccountInfo, AccountStatus, AccountsBlockingClient, AccountsClient,
+    AmountRequest, Auth, CloseRequest, Entry, EntryKind, HistoryRequest, ListRequest, LoginRequest,
+    Name, OpenRequest, PasswordRequest, RenameRequest, Token, TransferRequest,
 };
 use rpc_runtime::frame::{FrameKind, Status};
 use rpc_runtime::{CallError, Wire};
@@ -703,5 +703,178 @@ fn failed_logins_take_comparable_time_whether_or_not_the_name_exists() {
         slow < fast * 3,
         "failed logins differ in time: {known:?} for a real name, {unknown:?} for an unknown one"
     );
+    server.stop();
+}
+
+#[test]
+fn look_alike_and_invisible_names_are_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.tcp_client();
+    let opened = |who: &str| {
+        c.open(OpenRequest {
+            key: key(),
+            name: name(who),
+            password: password("look-alike password"),
+            initial_cents: 0,
+        })
+    };
+    let composed = "zo\u{eb}";
+    let decomposed = "zoe\u{308}";
+    let zoe = opened(decomposed).expect("open zoë");
+    assert_eq!(zoe.name, name(composed), "stored in NFC");
+    opened("alice").expect("open alice");
+    // The same name in another normalisation form, or in other scripts' letters, is taken.
+    for taken in [composed, decomposed, "\u{430}lice", "aIice"] {
+        assert_eq!(app_err(opened(taken)), AccountError::NameTaken, "{taken:?}");
+    }
+    // Names that show as less than they hold are invalid.
+    for invisible in [
+        "bob\u{e0041}\u{e0042}",
+        "bob\u{fe0f}",
+        "\u{2800}",
+        "bob\u{2800}",
+        "\u{3164}",
+        "\u{301}\u{302}",
+    ] {
+        assert_eq!(
+            app_err(opened(invisible)),
+            AccountError::InvalidName,
+            "{invisible:?}"
+        );
+    }
+    // Logging in and paying work with either form.
+    let token = login(&c, decomposed, "look-alike password");
+    login(&c, composed, "look-alike password");
+    let renamed = c.rename(RenameRequest {
+        token,
+        key: key(),
+        name: name("\u{430}lice"),
+    });
+    assert_eq!(app_err(renamed), AccountError::NameTaken);
+    let listed: Vec<String> = c
+        .list(ListRequest {
+            token,
+            after_id: 0,
+            limit: 100,
+        })
+        .expect("list")
+        .iter()
+        .map(|s| s.name.to_string())
+        .collect();
+    assert_eq!(listed, [composed, "alice"]);
+    server.stop();
+}
+
+#[test]
+fn pipelined_guesses_are_counted_before_they_are_checked() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.tcp_client();
+    open(&c, "sec-target", "the right password", 0);
+
+    // Sixty guesses at once on one connection, the right one last.
+    const GUESSES: usize = 60;
+    let accounts = AccountsClient::new(rpc_runtime::Client::new(server.tcp.clone()));
+    let replies: Vec<Result<_, CallError<AccountError>>> = smol::block_on(async {
+        let calls: Vec<_> = (0..GUESSES)
+            .map(|i| {
+                let accounts = accounts.clone();
+                let guess = if i == GUESSES - 1 {
+                    "the right password".to_owned()
+                } else {
+                    format!("wrong guess {i}")
+                };
+                smol::spawn(async move {
+                    accounts
+                        .login(LoginRequest {
+                            name: name("sec-target"),
+                            password: password(&guess),
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for call in calls {
+            replies.push(call.await);
+        }
+        replies
+    });
+    let throttled = replies
+        .iter()
+        .filter(|r| matches!(r, Err(CallError::Application(AccountError::Throttled))))
+        .count();
+    let checked = replies
+        .iter()
+        .filter(|r| {
+            matches!(
+                r,
+                Ok(_) | Err(CallError::Application(AccountError::InvalidCredentials))
+            )
+        })
+        .count();
+    assert_eq!(throttled + checked, GUESSES, "other replies: {replies:?}");
+    // The default budget is five attempts per name and address.
+    assert!(checked <= 5, "{checked} guesses were checked");
+    assert!(
+        replies[GUESSES - 1].is_err(),
+        "the right password was found"
+    );
+
+    // The attacker locked out only their own address: the owner, on the Unix socket, logs in.
+    login(&server.unix_client(), "sec-target", "the right password");
+    // From the attacker's address, even the right password is refused for now.
+    let again = c.login(LoginRequest {
+        name: name("sec-target"),
+        password: password("the right password"),
+    });
+    assert_eq!(app_err(again), AccountError::Throttled);
+    server.stop();
+}
+
+#[test]
+fn many_addresses_together_are_bounded_per_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let server = Server::start(dir.path());
+    let c = server.tcp_client();
+    open(&c, "sec-popular", "the right password", 0);
+    let guess = |who: &str, pw: &str| {
+        LoginRequest {
+            name: name(who),
+            password: password(pw),
+        }
+        .pack()
+        .as_ref()
+        .to_vec()
+    };
+    let body_of =
+        |reply: &super::support::Frame| AccountError::unpack(&reply.body).expect("an AccountError");
+
+    // Ten addresses, five wrong guesses each: every one is checked (the per-address budget),
+    // fifty in all (the per-name ceiling).
+    for last in 2..=11u8 {
+        let mut raw = Raw::connect_from(&server.tcp, [127, 0, 0, last].into());
+        for call in 1..=5 {
+            let reply = raw.call("login", call, &guess("sec-popular", "a wrong password"));
+            assert_eq!(
+                body_of(&reply),
+                AccountError::InvalidCredentials,
+                "guess {call} from 127.0.0.{last}"
+            );
+        }
+    }
+    // The ceiling is reached: the name is refused from a fresh address and from the Unix
+    // socket, even with the right password; other names are not affected.
+    let mut raw = Raw::connect_from(&server.tcp, [127, 0, 0, 12].into());
+    let refused = raw.call("login", 1, &guess("sec-popular", "a wrong password"));
+    assert_eq!(body_of(&refused), AccountError::Throttled);
+    let owner = server.unix_client().login(LoginRequest {
+        name: name("sec-popular"),
+        password: password("the right password"),
+    });
+    assert_eq!(app_err(owner), AccountError::Throttled);
+    let other = raw.call("login", 2, &guess("sec-someone-else", "a wrong password"));
+    assert_eq!(body_of(&other), AccountError::InvalidCredentials);
     server.stop();
 }

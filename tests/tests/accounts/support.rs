@@ -10,7 +10,7 @@ use account_service::{AccountService, Audit, Config, PasswordHashing};
 use rpc_runtime::frame::{self, FrameKind, Header};
 use rpc_runtime::{BlockingClient, CallError, Endpoint, Wire as _};
 use std::collections::HashMap;
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 use std::hash::{BuildHasher, RandomState};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -109,6 +109,31 @@ fn server_command(dir: &Path) -> Command {
         }
     }
     command
+}
+
+/// Runs `account-server` in `dir` with `args`, expecting it to exit by itself (it is killed
+/// after [`HANG`] if it does not); returns how it exited and everything it logged.
+pub fn run_to_exit(dir: &Path, args: &[&OsStr]) -> (ExitStatus, String) {
+    let mut child = server_command(dir)
+        .args(args)
+        .spawn()
+        .expect("spawn account-server");
+    let mut stderr = child.stderr.take().expect("piped stderr");
+    // Its stderr closes when it exits.
+    let (tx, log) = channel();
+    std::thread::spawn(move || {
+        let mut text = String::new();
+        let _ = stderr.read_to_string(&mut text);
+        let _ = tx.send(text);
+    });
+    match log.recv_timeout(HANG) {
+        Ok(log) => (child.wait().expect("wait for account-server"), log),
+        Err(_) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("account-server did not exit within {HANG:?}");
+        }
+    }
 }
 
 /// What the thread reading a server's stderr reports.
@@ -531,24 +556,42 @@ impl Raw {
         raw
     }
 
+    /// Connects to the TCP `endpoint` from the loopback address `from` (such as 127.0.0.2), so
+    /// that the server sees another client address.
+    pub fn connect_from(endpoint: &Endpoint, from: std::net::Ipv4Addr) -> Raw {
+        use rustix::net::{AddressFamily, SocketType, bind, connect, socket};
+        let Endpoint::Tcp(addr) = endpoint else {
+            panic!("connect_from needs a TCP endpoint, not {endpoint}");
+        };
+        let to: std::net::SocketAddrV4 = addr.parse().expect("an IPv4 address");
+        let fd = socket(AddressFamily::INET, SocketType::STREAM, None).expect("socket");
+        bind(&fd, &std::net::SocketAddrV4::new(from, 0)).expect("bind the source address");
+        connect(&fd, &to).expect("connect");
+        let stream = TcpStream::from(fd);
+        stream.set_read_timeout(Some(HANG)).expect("read timeout");
+        Raw::Tcp(stream)
+    }
+
     /// Calls `Accounts.method` with `body` as call `call_id` and returns the reply frame.
     pub fn call(&mut self, method: &str, call_id: u32, body: &[u8]) -> Frame {
-        let m = AccountsClient::SCHEMA
-            .methods
-            .iter()
-            .find(|m| m.name == method)
-            .unwrap_or_else(|| panic!("Accounts has no method {method}"));
-        let mut header = Header::new(FrameKind::Request, call_id);
-        header.method = m.id;
-        header.schema = m.fingerprint;
+        self.send(method, call_id, body);
+        self.read_frame()
+    }
+
+    /// Sends a call of `Accounts.method` with `body` as call `call_id`, without waiting.
+    pub fn send(&mut self, method: &str, call_id: u32, body: &[u8]) {
         let mut out = Vec::new();
-        frame::encode_bytes(&mut out, header, body);
+        request_frame(&mut out, method, call_id, body);
+        self.write(&out);
+    }
+
+    /// Writes raw bytes (several frames, say) in one go.
+    pub fn write(&mut self, bytes: &[u8]) {
         match self {
-            Raw::Tcp(s) => s.write_all(&out),
-            Raw::Unix(s) => s.write_all(&out),
+            Raw::Tcp(s) => s.write_all(bytes),
+            Raw::Unix(s) => s.write_all(bytes),
         }
         .expect("send");
-        self.read_frame()
     }
 
     /// Reads the next frame.
@@ -569,6 +612,19 @@ impl Raw {
         }
         .expect("a frame from the server");
     }
+}
+
+/// Appends the frame of a call of `Accounts.method` with `body` as call `call_id` to `out`.
+pub fn request_frame(out: &mut Vec<u8>, method: &str, call_id: u32, body: &[u8]) {
+    let m = AccountsClient::SCHEMA
+        .methods
+        .iter()
+        .find(|m| m.name == method)
+        .unwrap_or_else(|| panic!("Accounts has no method {method}"));
+    let mut header = Header::new(FrameKind::Request, call_id);
+    header.method = m.id;
+    header.schema = m.fingerprint;
+    frame::encode_bytes(out, header, body);
 }
 
 /// Counts of equal items, to compare two collections as multisets.

@@ -217,3 +217,28 @@ fn a_newer_schema_is_refused() {
     let err = AccountService::open(config(&path)).unwrap_err();
     assert!(matches!(err, Error::SchemaTooNew { .. }), "{err:?}");
 }
+
+#[test]
+fn one_database_serves_one_service_at_a_time() {
+    let f = Fixture::new();
+    let path = f.dir.path().join("accounts.db");
+    let err = AccountService::open(config(&path)).unwrap_err();
+    assert!(matches!(err, Error::Locked { .. }), "{err:?}");
+    assert!(err.to_string().contains("in use by another"), "{err}");
+    // The first goes on; once it is gone, the database opens again.
+    smol::block_on(f.account("alice", 1));
+    let f = f.restart();
+    assert!(smol::block_on(f.login("alice", "password-of-alice")).is_ok());
+}
+
+#[test]
+fn the_database_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let f = Fixture::new();
+    smol::block_on(f.account("alice", 1));
+    for file in ["accounts.db", "accounts.db-wal", "accounts.db-shm"] {
+        let path = f.dir.path().join(file);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}: {mode:o}");
+    }
+}

@@ -326,3 +326,35 @@ fn expired_sessions_are_refused() {
         );
     });
 }
+
+#[test]
+fn concurrent_guesses_never_exceed_the_budget() {
+    smol::block_on(async {
+        let f = Fixture::new();
+        f.account("alice", 0).await;
+        // Fifty guesses at once; each is counted before its password is checked.
+        let guesses: Vec<_> = (0..50)
+            .map(|i| {
+                let service = f.service.clone();
+                smol::spawn(async move {
+                    service
+                        .login(LoginRequest {
+                            name: n("alice"),
+                            password: pw(&format!("wrong guess {i}")),
+                        })
+                        .await
+                })
+            })
+            .collect();
+        let mut checked = 0;
+        for guess in guesses {
+            match guess.await {
+                Err(AccountError::InvalidCredentials) => checked += 1,
+                Err(AccountError::Throttled) => {}
+                other => panic!("{other:?}"),
+            }
+        }
+        assert!(checked <= 5, "{checked} guesses were checked");
+        assert_eq!(f.service.hashing_stats().ran, 1 + 1 + checked);
+    });
+}
