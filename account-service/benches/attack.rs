@@ -471,8 +471,8 @@ fn set_up(attack: Attack, addr: SocketAddr) -> Result<Setup, String> {
             let mut conn = connect()?;
             raw::open_account(&mut conn, "victim", 0)?;
             setup.token = raw::log_in(&mut conn, "victim")?;
-            for _ in 0..5 {
-                raw::deposits(&mut conn, setup.token, 200)?;
+            for chunk in 0..5 {
+                raw::deposits(&mut conn, setup.token, chunk * 200, 200)?;
             }
         }
         Attack::Logins => raw::open_account(&mut connect()?, "legit", 0)?,

@@ -214,27 +214,38 @@ pub fn log_in(conn: &mut Conn, name: &str) -> Result<Token, String> {
 }
 
 /// Deposits 1 cent `count` times into the session's account, pipelined on `conn`, so that its
-/// history grows by `count` entries.
-pub fn deposits(conn: &mut Conn, token: Token, count: u32) -> Result<(), String> {
+/// history grows by `count` entries. Keys `first..first + count` of the deposit key space must
+/// not have been used before.
+pub fn deposits(conn: &mut Conn, token: Token, first: u64, count: u32) -> Result<(), String> {
     let mut out = Vec::new();
-    let mut ids = Vec::new();
-    for n in 0..count {
+    for n in 0..u64::from(count) {
         let id = conn.next_call_id();
         let body = AmountRequest {
             token,
-            key: key(1, u64::from(n)),
+            key: key(1, first + n),
             cents: 1,
         };
         push_request(&mut out, "deposit", id, &body.to_vec());
-        ids.push(id);
     }
     conn.stream
         .write_all(&out)
         .map_err(|e| format!("send deposits: {e}"))?;
-    for id in ids {
-        match conn.answer(id) {
-            Ok(Outcome::Ok(_)) => {}
-            other => return Err(format!("deposit (call {id}): {other:?}")),
+    // Answers come back in any order.
+    let mut answered = 0;
+    while answered < count {
+        let (header, body) = conn
+            .read_frame()
+            .map_err(|e| format!("deposit answers: {e}"))?;
+        match (header.kind, header.status) {
+            (FrameKind::Response, Status::Ok) => answered += 1,
+            (FrameKind::Response | FrameKind::Error, status) => {
+                let error = AccountError::unpack(&body).ok();
+                return Err(format!(
+                    "deposit (call {}): {status} {error:?}",
+                    header.call_id
+                ));
+            }
+            _ => {}
         }
     }
     Ok(())
