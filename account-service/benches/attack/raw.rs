@@ -116,14 +116,16 @@ impl Conn {
         id
     }
 
-    /// Calls `Accounts.{method}` and waits for its answer, skipping frames of other calls.
+    /// Calls `Accounts.{method}` and waits for its answer. Frames of other calls are skipped,
+    /// so use it only with no other call in flight on this connection.
     pub fn call(&mut self, method: &str, body: &[u8]) -> io::Result<Outcome> {
         let id = self.next_call_id();
         self.stream.write_all(&request(method, id, body))?;
         self.answer(id)
     }
 
-    /// Reads frames until the answer to `call_id` (or an error about the whole connection).
+    /// Reads frames until the answer to `call_id` (or an error about the whole connection),
+    /// dropping any other frame.
     pub fn answer(&mut self, call_id: u32) -> io::Result<Outcome> {
         loop {
             let (header, body) = self.read_frame()?;
