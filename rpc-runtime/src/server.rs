@@ -2,7 +2,7 @@
 //! one worker thread per core.
 
 mod conn;
-mod http;
+pub(crate) mod http;
 mod limits;
 pub(crate) mod registry;
 mod shutdown;
