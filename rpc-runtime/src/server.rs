@@ -3,7 +3,7 @@
 
 mod call;
 mod conn;
-mod http;
+pub(crate) mod http;
 mod limits;
 mod listener;
 pub(crate) mod registry;

@@ -179,6 +179,17 @@ async fn read_more(
     }
 }
 
+/// [`parse_head`] in plain values, for the fuzz target (through `__private`): the lengths of
+/// the head and the body, or the status code of the error reply.
+pub(crate) fn parse_head_lengths(
+    bytes: &[u8],
+    max_body: u32,
+) -> Result<Option<(usize, usize)>, u16> {
+    parse_head(bytes, max_body)
+        .map(|r| r.map(|r| (r.head_len, r.body_len)))
+        .map_err(|e| e.code)
+}
+
 /// Parses a request head; `Ok(None)` when it is not complete yet.
 fn parse_head(bytes: &[u8], max_body: u32) -> Result<Option<Request>, Response> {
     let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
