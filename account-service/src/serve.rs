@@ -113,7 +113,7 @@ impl Future for Refusable {
         let poll = self.call.as_mut().poll(cx);
         if scope.refused() {
             // The handler gave up the moment the pool refused; what it returned is moot.
-            return Poll::Ready(Reply::status(
+            return Poll::Ready(Reply::error(
                 Status::ResourceExhausted,
                 "too many passwords are being checked; nothing was done, retry later",
             ));
