@@ -40,20 +40,19 @@ fn profile_dir() -> PathBuf {
     deps.parent().expect("the profile directory").to_path_buf()
 }
 
-/// The path of binary `name` of `package`, built with `$CARGO build` (same profile and target
-/// directory as this test) when it is not there yet.
+/// The path of binary `name` of `package`, brought up to date with `$CARGO build` (same
+/// profile and target directory as this test) the first time a test of this process asks.
 ///
-/// `cargo test --workspace` builds both binaries before running the tests; `cargo test -p
-/// tests` does not, and would then use whatever an earlier build left behind.
+/// A binary that is merely present may be stale: `cargo test` builds a package's binaries
+/// only for that package's own integration tests (account-service has none), and `cargo test
+/// -p tests` builds neither. When the binary is fresh, the build is a quick no-op.
 pub fn binary(name: &str, package: &str) -> PathBuf {
-    static BUILDS: Mutex<()> = Mutex::new(());
+    static BUILT: Mutex<Vec<String>> = Mutex::new(Vec::new());
     let dir = profile_dir();
     let path = dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
-    if path.is_file() {
-        return path;
-    }
-    let _one_build_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
-    if path.is_file() {
+    // One build at a time, and one per binary per test process.
+    let mut built = BUILT.lock().unwrap_or_else(|e| e.into_inner());
+    if built.iter().any(|b| b == name) {
         return path;
     }
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| OsString::from("cargo"));
@@ -80,12 +79,13 @@ pub fn binary(name: &str, package: &str) -> PathBuf {
         .unwrap_or_else(|e| panic!("cannot run {cargo:?} to build {name}: {e}"));
     assert!(
         output.status.success() && path.is_file(),
-        "{} is missing and `cargo build -p {package} --bin {name} --profile {profile}` failed \
+        "{} could not be built: `cargo build -p {package} --bin {name} --profile {profile}` failed \
          ({}):\n{}",
         path.display(),
         output.status,
         String::from_utf8_lossy(&output.stderr)
     );
+    built.push(name.to_owned());
     path
 }
 

@@ -174,6 +174,9 @@ fn a_spent_total_budget_holds_new_requests_until_slow_clients_are_gone() {
     let mut raw = served.raw();
     raw.ping(1);
     assert_eq!(stats.queued_bytes(), 0, "a ping was answered over budget");
+    // Read the hog's socket only once the server has dropped it: reading earlier would free
+    // its stuck replies and let the server go on serving it.
+    eventually("connections", 1, || stats.connections());
     hog.expect_closed();
     raw.ping(2);
 }
