@@ -24,7 +24,9 @@ pub struct Limits {
     /// Most calls one connection may have started and not yet answered, counting calls
     /// answered at once whose replies are not yet written. At the limit the server handles
     /// no more of that connection's requests, and reads no more, until calls finish and
-    /// their replies are written (backpressure). Default 256.
+    /// their replies are written (backpressure). Default 64: with replies of up to
+    /// ~40 KB (a page of history) that is ~2.5 MB per connection held by calls that finished
+    /// while the client did not read.
     pub max_in_flight: usize,
     /// Longest wait for the rest of a frame once its first byte arrived, and for a batch
     /// of replies to be taken by the client. A client that leaves its replies unread this
@@ -53,7 +55,7 @@ impl Default for Limits {
         Limits {
             max_body: DEFAULT_MAX_BODY,
             max_connections: 10_000,
-            max_in_flight: 256,
+            max_in_flight: 64,
             read_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(300),
             shutdown_grace: Duration::from_secs(10),

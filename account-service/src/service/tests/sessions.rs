@@ -358,3 +358,25 @@ fn concurrent_guesses_never_exceed_the_budget() {
         assert_eq!(f.service.hashing_stats().ran, 1 + 1 + checked);
     });
 }
+
+/// The same work for a real name and an unknown one, counted rather than timed: each failed
+/// login runs exactly one argon2 verification (against the dummy hash, made with the same
+/// parameters, when the name is unknown), so their times differ only by noise.
+#[test]
+fn failed_logins_hash_once_whether_or_not_the_name_exists() {
+    smol::block_on(async {
+        let f = Fixture::new();
+        f.account("alice", 0).await;
+        let hashes_for = |who: &'static str| {
+            let f = &f;
+            async move {
+                let before = f.service.hashing_stats().ran;
+                let reply = f.login(who, "a wrong password").await;
+                assert_eq!(reply, Err(AccountError::InvalidCredentials), "{who}");
+                f.service.hashing_stats().ran - before
+            }
+        };
+        assert_eq!(hashes_for("alice").await, 1, "a real name");
+        assert_eq!(hashes_for("nobody-here").await, 1, "an unknown name");
+    });
+}
