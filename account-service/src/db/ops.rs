@@ -60,8 +60,8 @@ pub(crate) fn apply(conn: &Connection, op: &Op, now: i64) -> rusqlite::Result<Ou
         Op::Open(r) => keyed(conn, None, &r.key, &r.fingerprint, now, |conn, _| {
             open(conn, r, now)
         }),
-        Op::StartSession(s) => Ok(Outcome::fresh(&start_session(conn, s, now)?)),
-        Op::EndSession(token) => Ok(Outcome::fresh(&end_session(conn, token, now)?)),
+        Op::StartSession(s) => Ok(Outcome::fresh(&settle(start_session(conn, s, now))?)),
+        Op::EndSession(token) => Ok(Outcome::fresh(&settle(end_session(conn, token, now))?)),
         Op::Rename(r) => on_account(conn, r, now, |conn, id| {
             Ok((rename(conn, id, &r.args)?, None))
         }),
@@ -81,14 +81,48 @@ pub(crate) fn apply(conn: &Connection, op: &Op, now: i64) -> rusqlite::Result<Ou
     }
 }
 
-/// What a body returns: the reply, and the PHC string of a password it set.
-type Body<T> = (Result<T, AccountError>, Option<String>);
+/// Why a write did not produce its reply.
+///
+/// Internal to the ops: [`settle`] turns it back into the nested shape the writer relies on,
+/// where the outer error aborts the request and the inner one is an answer.
+#[derive(Debug)]
+enum OpError {
+    /// The database failed: the request is rolled back and answered `StorageFailure`.
+    Db(rusqlite::Error),
+    /// The request was refused: this is its answer.
+    Refused(AccountError),
+}
+
+impl From<rusqlite::Error> for OpError {
+    fn from(e: rusqlite::Error) -> Self {
+        OpError::Db(e)
+    }
+}
+
+impl From<AccountError> for OpError {
+    fn from(e: AccountError) -> Self {
+        OpError::Refused(e)
+    }
+}
+
+/// The one place an [`OpError`] is taken apart: a database failure stays an error, a refusal
+/// becomes the reply.
+fn settle<T>(result: Result<T, OpError>) -> rusqlite::Result<Result<T, AccountError>> {
+    match result {
+        Ok(value) => Ok(Ok(value)),
+        Err(OpError::Refused(e)) => Ok(Err(e)),
+        Err(OpError::Db(e)) => Err(e),
+    }
+}
+
+/// What a body returns on success: the reply, and the PHC string of a password it set.
+type Body<T> = (T, Option<String>);
 
 fn on_account<A, T: Message>(
     conn: &Connection,
     request: &Keyed<A>,
     now: i64,
-    body: impl FnOnce(&Connection, i64) -> rusqlite::Result<Body<T>>,
+    body: impl FnOnce(&Connection, i64) -> Result<Body<T>, OpError>,
 ) -> rusqlite::Result<Outcome> {
     keyed(
         conn,
@@ -108,7 +142,7 @@ fn keyed<T: Message>(
     key: &IdemKey,
     fingerprint: &Fingerprint,
     now: i64,
-    body: impl FnOnce(&Connection, i64) -> rusqlite::Result<Body<T>>,
+    body: impl FnOnce(&Connection, i64) -> Result<Body<T>, OpError>,
 ) -> rusqlite::Result<Outcome> {
     let scope = match token {
         None => OPEN_SCOPE,
@@ -127,8 +161,9 @@ fn keyed<T: Message>(
         });
     }
     exec(conn, "SAVEPOINT body")?;
-    let (result, secret) = match body(conn, scope) {
-        Ok(done) => done,
+    let (result, secret) = match settle(body(conn, scope)) {
+        Ok(Ok((value, secret))) => (Ok(value), secret),
+        Ok(Err(refusal)) => (Err(refusal), None),
         Err(e) => {
             exec(conn, "ROLLBACK TO body")?;
             exec(conn, "RELEASE body")?;
@@ -158,9 +193,9 @@ pub(crate) fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
-fn open(conn: &Connection, r: &NewAccount, now: i64) -> rusqlite::Result<Body<AccountInfo>> {
+fn open(conn: &Connection, r: &NewAccount, now: i64) -> Result<Body<AccountInfo>, OpError> {
     if queries::by_skeleton(conn, &r.skeleton)?.is_some() {
-        return Ok((Err(AccountError::NameTaken), None));
+        return Err(AccountError::NameTaken.into());
     }
     conn.prepare_cached(
         "INSERT INTO accounts (name, skeleton, password_hash, balance, status, created_at) \
@@ -186,17 +221,10 @@ fn open(conn: &Connection, r: &NewAccount, now: i64) -> rusqlite::Result<Body<Ac
             now,
         )?;
     }
-    Ok((
-        Ok(queries::account(conn, id)?),
-        Some(r.password_hash.clone()),
-    ))
+    Ok((queries::account(conn, id)?, Some(r.password_hash.clone())))
 }
 
-fn start_session(
-    conn: &Connection,
-    s: &NewSession,
-    now: i64,
-) -> rusqlite::Result<Result<Session, AccountError>> {
+fn start_session(conn: &Connection, s: &NewSession, now: i64) -> Result<Session, OpError> {
     let id = i64::try_from(s.account_id).unwrap_or(-1);
     let current: Option<(String, i64)> = conn
         .prepare_cached("SELECT password_hash, status FROM accounts WHERE id = ?1")?
@@ -204,11 +232,11 @@ fn start_session(
         .optional()?;
     match current {
         Some((hash, _)) if hash != s.password_hash => {
-            return Ok(Err(AccountError::InvalidCredentials));
+            return Err(AccountError::InvalidCredentials.into());
         }
-        None => return Ok(Err(AccountError::InvalidCredentials)),
+        None => return Err(AccountError::InvalidCredentials.into()),
         Some((_, status)) if status != status_code(AccountStatus::Open) => {
-            return Ok(Err(AccountError::AccountClosed));
+            return Err(AccountError::AccountClosed.into());
         }
         Some(_) => {}
     }
@@ -222,58 +250,48 @@ fn start_session(
     )?
     .execute(params![s.token.0.as_slice(), id, now, expires_at])?;
     // The token itself never reaches the store; the service fills it in.
-    Ok(Ok(Session {
+    Ok(Session {
         token: [0; 32],
         account_id: s.account_id,
         expires_at,
-    }))
+    })
 }
 
-fn end_session(
-    conn: &Connection,
-    token: &TokenHash,
-    now: i64,
-) -> rusqlite::Result<Result<(), AccountError>> {
+fn end_session(conn: &Connection, token: &TokenHash, now: i64) -> Result<(), OpError> {
     let expires_at: Option<i64> = conn
         .prepare_cached("DELETE FROM sessions WHERE token_hash = ?1 RETURNING expires_at")?
         .query_row([token.0.as_slice()], |row| row.get(0))
         .optional()?;
-    Ok(match expires_at {
+    match expires_at {
         Some(at) if at > now => Ok(()),
-        _ => Err(AccountError::Unauthenticated),
-    })
+        _ => Err(AccountError::Unauthenticated.into()),
+    }
 }
 
 /// The balance and status of account `id`, refusing a closed account.
-fn open_balance(conn: &Connection, id: i64) -> rusqlite::Result<Result<i64, AccountError>> {
+fn open_balance(conn: &Connection, id: i64) -> Result<i64, OpError> {
     let (balance, status): (i64, i64) = conn
         .prepare_cached("SELECT balance, status FROM accounts WHERE id = ?1")?
         .query_row([id], |row| Ok((row.get(0)?, row.get(1)?)))?;
-    Ok(if status == status_code(AccountStatus::Open) {
+    if status == status_code(AccountStatus::Open) {
         Ok(balance)
     } else {
-        Err(AccountError::AccountClosed)
-    })
+        Err(AccountError::AccountClosed.into())
+    }
 }
 
-fn rename(
-    conn: &Connection,
-    id: i64,
-    name: &NewName,
-) -> rusqlite::Result<Result<AccountInfo, AccountError>> {
-    if let Err(e) = open_balance(conn, id)? {
-        return Ok(Err(e));
-    }
+fn rename(conn: &Connection, id: i64, name: &NewName) -> Result<AccountInfo, OpError> {
+    open_balance(conn, id)?;
     match queries::by_skeleton(conn, &name.skeleton)? {
         // Taken, or looks like one that is.
-        Some(other) if other != id => return Ok(Err(AccountError::NameTaken)),
+        Some(other) if other != id => return Err(AccountError::NameTaken.into()),
         // Its own name, or one that looks like it: the account may change how it is written.
         Some(_) | None => {
             conn.prepare_cached("UPDATE accounts SET name = ?1, skeleton = ?2 WHERE id = ?3")?
                 .execute(params![name.name.as_str(), name.skeleton, id])?;
         }
     }
-    Ok(Ok(queries::account(conn, id)?))
+    Ok(queries::account(conn, id)?)
 }
 
 fn change_password(
@@ -281,84 +299,59 @@ fn change_password(
     id: i64,
     token: &TokenHash,
     r: &NewPassword,
-) -> rusqlite::Result<Body<()>> {
-    if let Err(e) = open_balance(conn, id)? {
-        return Ok((Err(e), None));
-    }
+) -> Result<Body<()>, OpError> {
+    open_balance(conn, id)?;
     if queries::credentials_by_id(conn, id)?.password_hash != r.old_hash {
         // Changed by another request since the old password was verified.
-        return Ok((Err(AccountError::InvalidCredentials), None));
+        return Err(AccountError::InvalidCredentials.into());
     }
     conn.prepare_cached("UPDATE accounts SET password_hash = ?1 WHERE id = ?2")?
         .execute(params![r.new_hash, id])?;
     conn.prepare_cached("DELETE FROM sessions WHERE account_id = ?1 AND token_hash <> ?2")?
         .execute(params![id, token.0.as_slice()])?;
-    Ok((Ok(()), Some(r.new_hash.clone())))
+    Ok(((), Some(r.new_hash.clone())))
 }
 
-fn deposit(
-    conn: &Connection,
-    id: i64,
-    cents: i64,
-    now: i64,
-) -> rusqlite::Result<Result<Receipt, AccountError>> {
-    let balance = match open_balance(conn, id)? {
-        Ok(balance) => balance,
-        Err(e) => return Ok(Err(e)),
-    };
+fn deposit(conn: &Connection, id: i64, cents: i64, now: i64) -> Result<Receipt, OpError> {
+    let balance = open_balance(conn, id)?;
     let Some(after) = balance.checked_add(cents) else {
-        return Ok(Err(AccountError::Overflow));
+        return Err(AccountError::Overflow.into());
     };
     set_balance(conn, id, after)?;
     let entry = ledger(conn, id, EntryKind::Deposit, cents, after, None, now)?;
-    Ok(Ok(receipt(entry, after, now)))
+    Ok(receipt(entry, after, now))
 }
 
-fn withdraw(
-    conn: &Connection,
-    id: i64,
-    cents: i64,
-    now: i64,
-) -> rusqlite::Result<Result<Receipt, AccountError>> {
-    let balance = match open_balance(conn, id)? {
-        Ok(balance) => balance,
-        Err(e) => return Ok(Err(e)),
-    };
+fn withdraw(conn: &Connection, id: i64, cents: i64, now: i64) -> Result<Receipt, OpError> {
+    let balance = open_balance(conn, id)?;
     if balance < cents {
-        return Ok(Err(AccountError::InsufficientFunds));
+        return Err(AccountError::InsufficientFunds.into());
     }
     let after = balance - cents;
     set_balance(conn, id, after)?;
     let entry = ledger(conn, id, EntryKind::Withdrawal, -cents, after, None, now)?;
-    Ok(Ok(receipt(entry, after, now)))
+    Ok(receipt(entry, after, now))
 }
 
-fn transfer(
-    conn: &Connection,
-    id: i64,
-    p: &Payment,
-    now: i64,
-) -> rusqlite::Result<Result<Receipt, AccountError>> {
-    let balance = match open_balance(conn, id)? {
-        Ok(balance) => balance,
-        Err(e) => return Ok(Err(e)),
-    };
+fn transfer(conn: &Connection, id: i64, p: &Payment, now: i64) -> Result<Receipt, OpError> {
+    let balance = open_balance(conn, id)?;
     let recipient = match queries::credentials(conn, &p.to)? {
         Some(c) if c.status == AccountStatus::Open => i64::try_from(c.account_id).unwrap_or(-1),
-        _ => return Ok(Err(AccountError::RecipientNotFound)),
+        _ => return Err(AccountError::RecipientNotFound.into()),
     };
     if recipient == id {
-        return Ok(Err(AccountError::SameAccount));
+        return Err(AccountError::SameAccount.into());
     }
     if balance < p.cents {
-        return Ok(Err(AccountError::InsufficientFunds));
+        return Err(AccountError::InsufficientFunds.into());
     }
-    let their_balance = match open_balance(conn, recipient)? {
-        Ok(balance) => balance,
-        Err(_) => return Ok(Err(AccountError::RecipientNotFound)),
+    // A closed recipient is refused as not found; a database failure stays one.
+    let their_balance = match open_balance(conn, recipient) {
+        Err(OpError::Refused(_)) => return Err(AccountError::RecipientNotFound.into()),
+        other => other?,
     };
     let Some(their_after) = their_balance.checked_add(p.cents) else {
-        return Ok(Err(AccountError::Overflow));
+        return Err(AccountError::Overflow.into());
     };
     let after = balance - p.cents;
     set_balance(conn, id, after)?;
@@ -381,22 +374,16 @@ fn transfer(
         Some(id),
         now,
     )?;
-    Ok(Ok(receipt(entry, after, now)))
+    Ok(receipt(entry, after, now))
 }
 
-fn close(
-    conn: &Connection,
-    id: i64,
-    now: i64,
-) -> rusqlite::Result<Result<AccountInfo, AccountError>> {
-    match open_balance(conn, id)? {
-        Err(e) => return Ok(Err(e)),
-        Ok(0) => {}
-        Ok(_) => return Ok(Err(AccountError::NonZeroBalance)),
+fn close(conn: &Connection, id: i64, now: i64) -> Result<AccountInfo, OpError> {
+    if open_balance(conn, id)? != 0 {
+        return Err(AccountError::NonZeroBalance.into());
     }
     conn.prepare_cached("UPDATE accounts SET status = ?1, closed_at = ?2 WHERE id = ?3")?
         .execute(params![status_code(AccountStatus::Closed), now, id])?;
-    Ok(Ok(queries::account(conn, id)?))
+    Ok(queries::account(conn, id)?)
 }
 
 fn set_balance(conn: &Connection, id: i64, balance: i64) -> rusqlite::Result<()> {
