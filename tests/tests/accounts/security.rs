@@ -572,15 +572,7 @@ fn failed_logins_are_byte_identical_whether_or_not_the_name_exists() {
     let server = Server::start(dir.path());
     let c = server.tcp_client();
     open(&c, "sec-victim", "the right password", 0);
-    let request = |who: &str, pw: &str| {
-        LoginRequest {
-            name: name(who),
-            password: password(pw),
-        }
-        .pack()
-        .as_ref()
-        .to_vec()
-    };
+    let request = login_body;
 
     for endpoint in [&server.tcp, &server.unix] {
         let mut raw = Raw::connect(endpoint);
@@ -795,15 +787,7 @@ fn many_addresses_together_are_bounded_per_name() {
     let server = Server::start(dir.path());
     let c = server.tcp_client();
     open(&c, "sec-popular", "the right password", 0);
-    let guess = |who: &str, pw: &str| {
-        LoginRequest {
-            name: name(who),
-            password: password(pw),
-        }
-        .pack()
-        .as_ref()
-        .to_vec()
-    };
+    let guess = login_body;
     let body_of =
         |reply: &super::support::Frame| AccountError::unpack(&reply.body).expect("an AccountError");
 
@@ -833,4 +817,15 @@ fn many_addresses_together_are_bounded_per_name() {
     let other = raw.call("login", 2, &guess("sec-someone-else", "a wrong password"));
     assert_eq!(body_of(&other), AccountError::InvalidCredentials);
     server.stop();
+}
+
+/// The encoded body of a `login` request, as a raw client sends it.
+fn login_body(who: &str, pw: &str) -> Vec<u8> {
+    LoginRequest {
+        name: name(who),
+        password: password(pw),
+    }
+    .pack()
+    .as_ref()
+    .to_vec()
 }
