@@ -9,7 +9,6 @@
 pub mod account;
 pub mod fields;
 pub mod frame;
-pub mod http_head;
 pub mod list;
 pub mod props;
 
@@ -39,12 +38,11 @@ pub type Check = fn(&[u8]);
 pub type Seeds = fn() -> Vec<Seed>;
 
 /// Every target: its name (that of its binary and corpus directory) and its seeds.
-pub fn targets() -> [(&'static str, Seeds); 5] {
+pub fn targets() -> [(&'static str, Seeds); 4] {
     [
         ("frame", frame::seeds),
         ("account", account::seeds),
         ("list", list::seeds),
-        ("http_head", http_head::seeds),
         ("fields", fields::seeds),
     ]
 }

@@ -51,6 +51,8 @@ pub mod wire;
 
 pub use client::{BlockingClient, CallError, Client, ClientOptions, RpcError};
 pub use endpoint::Endpoint;
+/// The `http` crate's types, as [`server::HttpRoutes`] takes and returns them.
+pub use http;
 pub use message::Message;
 pub use server::{ServeError, Server, ServerBuilder};
 pub use service::{Reply, Service};

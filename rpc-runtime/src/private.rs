@@ -14,10 +14,3 @@ pub use core::result::Result::{self, Err, Ok};
 pub fn reply<T: crate::Message, E: crate::Message>(result: Result<T, E>) -> crate::service::Reply {
     crate::service::Reply::from_result(result)
 }
-
-/// Parses an HTTP/1.1 request head as the server does, for the fuzz targets: `Ok(None)` while
-/// it is incomplete, `Ok(Some((head_len, body_len)))` once it is, or `Err` with the status code
-/// of the reply that refuses it.
-pub fn http_parse_head(bytes: &[u8], max_body: u32) -> Result<Option<(usize, usize)>, u16> {
-    crate::server::http::parse_head_lengths(bytes, max_body)
-}

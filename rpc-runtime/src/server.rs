@@ -3,7 +3,7 @@
 
 mod call;
 mod conn;
-pub(crate) mod http;
+mod http;
 mod limits;
 mod listener;
 pub(crate) mod registry;
@@ -17,6 +17,7 @@ mod error;
 
 pub use call::{Peer, current_peer};
 pub use error::ServeError;
+pub use http::{HttpContext, HttpFuture, HttpRoutes};
 pub use limits::Limits;
 pub use shutdown::ShutdownHandle;
 #[cfg(unix)]
@@ -52,6 +53,7 @@ pub struct ServerBuilder {
     limits: Limits,
     workers: Option<usize>,
     unix_mode: Option<u32>,
+    http_routes: Option<Arc<dyn HttpRoutes>>,
 }
 
 impl core::fmt::Debug for ServerBuilder {
@@ -68,6 +70,7 @@ impl core::fmt::Debug for ServerBuilder {
             )
             .field("limits", &self.limits)
             .field("workers", &self.workers)
+            .field("http_routes", &self.http_routes.is_some())
             .finish()
     }
 }
@@ -100,6 +103,13 @@ impl ServerBuilder {
     /// Sets the permission bits of Unix socket files (default `0o600`, owner only).
     pub fn unix_mode(mut self, mode: u32) -> Self {
         self.unix_mode = Some(mode);
+        self
+    }
+
+    /// Adds an application's own HTTP routes, asked before the built-in ones (see
+    /// [`HttpRoutes`]). A second call replaces the first.
+    pub fn http_routes(mut self, routes: impl HttpRoutes) -> Self {
+        self.http_routes = Some(Arc::new(routes));
         self
     }
 
@@ -140,6 +150,7 @@ impl ServerBuilder {
                 registry,
                 limits: self.limits,
                 counters: Arc::default(),
+                http_routes: self.http_routes,
             }),
             workers,
             shutdown: ShutdownHandle::new(),
@@ -148,11 +159,21 @@ impl ServerBuilder {
 }
 
 /// What every connection task of a server shares.
-#[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) registry: Registry,
     pub(crate) limits: Limits,
     pub(crate) counters: Arc<Counters>,
+    pub(crate) http_routes: Option<Arc<dyn HttpRoutes>>,
+}
+
+impl core::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Shared")
+            .field("registry", &self.registry)
+            .field("limits", &self.limits)
+            .field("http_routes", &self.http_routes.is_some())
+            .finish_non_exhaustive()
+    }
 }
 
 /// A bound server, ready to run.
@@ -327,6 +348,10 @@ pub(crate) struct ConnectionGuard {
 impl ConnectionGuard {
     pub(crate) fn shared(&self) -> &Shared {
         &self.shared
+    }
+
+    pub(crate) fn shared_arc(&self) -> Arc<Shared> {
+        Arc::clone(&self.shared)
     }
 }
 

@@ -111,17 +111,16 @@ pub(crate) async fn serve(
     if conn.http {
         let Conn {
             stream,
-            rbuf,
+            mut rbuf,
             filled,
             guard,
             ..
         } = conn;
-        super::http::serve(stream.clone(), rbuf, filled, &guard, || {
-            shutdown.is_shutdown()
-        })
-        .instrument(span)
-        .await;
-        stream.shutdown();
+        rbuf.truncate(filled);
+        rbuf.shrink_to_fit();
+        super::http::serve(stream, rbuf, guard, shutdown)
+            .instrument(span)
+            .await;
         return;
     }
     conn.stream.shutdown();

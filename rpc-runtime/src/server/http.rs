@@ -1,37 +1,50 @@
-//! HTTP/1.1 on the same listeners as the binary protocol.
+//! HTTP/1.1 on the same listeners as the binary protocol, served by hyper.
 //!
 //! A connection whose first byte is an ASCII capital letter (the start of `GET`, `POST`, …)
-//! is served as HTTP/1.1 with keep-alive:
+//! is handed to hyper, with the bytes read so far replayed to it. The routes:
 //!
 //! | request | response |
 //! |---|---|
-//! | `GET /health` | `200`, `ok` |
-//! | `GET /describe` | `200`, the JSON of the built-in describe call |
-//! | `POST /{Service}/{method}` with the request message as the body | `200` and the response message, `422` and the service's error, or a runtime status (below) |
+//! | `GET`/`HEAD /health` | `200`, `ok` |
+//! | `GET`/`HEAD /describe` | `200`, the JSON of the built-in describe call |
+//! | `POST /{Service}/{method}`, `Content-Type: application/octet-stream` (or none) | `200` and the response message, `422` and the service's error, or a runtime status |
+//! | an application's own routes ([`HttpRoutes`]) | what they answer |
 //!
-//! Bodies are the same bytes as in binary frames, so `curl --data-binary @request.bin` works
-//! with files a Python `struct.pack` wrote. Every reply to a call carries `X-Rpc-Status` with
-//! the status name (`ok`, `application error`, …). Runtime statuses map to `400` (bad request), `404` (unknown method), `413` (frame
-//! limit), `429` (resource exhausted), `503` (unavailable), `504` (deadline exceeded) and `500`
-//! (internal). An `X-Rpc-Timeout-Ms` header sets the call's deadline.
+//! A known path with the wrong method gets `405` and `Allow`; a method no route implements
+//! (`BREW`) `501`; an unknown path `404`; another content type `415`. Every reply to a call
+//! carries `X-Rpc-Status` with the status name; `X-Rpc-Timeout-Ms` sets the call's
+//! deadline. docs/PROTOCOL.md has the status mapping.
+//!
+//! The server's [`Limits`](super::Limits) apply: a body longer than `max_body` gets `413`
+//! (declared or not, and nothing is allocated ahead of the bytes that arrived); a head
+//! larger than 16 KiB or with more than 32 fields `431`; a head or body that takes longer
+//! than `read_timeout` `408`; a client that leaves its responses unread for `read_timeout`
+//! is closed; a connection idle for `idle_timeout` is closed; on shutdown a request in
+//! flight is finished and answered with `Connection: close`, and idle connections close at
+//! once.
 
-use super::ConnectionGuard;
-use super::call::{Guarded, Named, Peer, guarded};
-use super::registry::Entry;
-use super::stats::CallCount;
-use crate::frame::Status;
-use crate::schema::method_id;
-use crate::service::Reply;
+mod body;
+mod context;
+mod io;
+mod routes;
+
+pub use context::{HttpContext, HttpFuture, HttpRoutes};
+
+use super::call::Peer;
+use super::{ConnectionGuard, ShutdownHandle};
 use crate::transport::Stream;
+use hyper::server::conn::http1;
+use io::{Activity, Io, Waiting};
 use smol::Timer;
-use smol::future::FutureExt as _;
-use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
+use std::future::Future;
+use std::pin::{Pin, pin};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::task::Poll;
+use std::time::Instant;
 
-/// Most bytes of request line and headers accepted.
+/// Most bytes of request line and headers accepted (hyper's read buffer holds no more).
 const MAX_HEAD: usize = 16 * 1024;
-/// Most headers accepted.
+/// Most header fields accepted.
 const MAX_HEADERS: usize = 32;
 
 /// Whether the first bytes of a connection look like an HTTP request rather than a frame.
@@ -39,321 +52,113 @@ pub(crate) fn looks_like_http(first: &[u8]) -> bool {
     first.first().is_some_and(u8::is_ascii_uppercase)
 }
 
-/// One parsed request, owning what the reply needs.
-struct Request {
-    method: String,
-    path: String,
-    body_len: usize,
-    close: bool,
-    timeout: Option<Duration>,
-    head_len: usize,
+/// What woke the connection task.
+enum Event {
+    Closed,
+    Shutdown,
+    Timer,
 }
 
-/// An HTTP reply before it is written.
-struct Response {
-    code: u16,
-    status: &'static str,
-    content_type: &'static str,
-    /// The rpc status name, for replies to calls.
-    rpc_status: Option<&'static str>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn text(code: u16, status: &'static str, message: impl Into<String>) -> Response {
-        let mut body = message.into().into_bytes();
-        body.push(b'\n');
-        Response {
-            code,
-            status,
-            content_type: "text/plain; charset=utf-8",
-            rpc_status: None,
-            body,
-        }
-    }
-}
-
-/// Serves HTTP/1.1 requests on `stream`, whose first `filled` bytes are already in `buf`.
+/// Serves HTTP/1.1 on `stream`, whose first bytes, `replay`, were already read.
 pub(crate) async fn serve(
-    mut stream: Stream,
-    mut buf: Vec<u8>,
-    mut filled: usize,
-    guard: &ConnectionGuard,
-    stopping: impl Fn() -> bool,
+    stream: Stream,
+    replay: Vec<u8>,
+    guard: ConnectionGuard,
+    shutdown: ShutdownHandle,
 ) {
-    let limits = guard.shared().limits.clone();
+    let shared = guard.shared_arc();
+    let limits = shared.limits.clone();
     let peer = Peer::of(&stream);
+    let activity = Arc::new(Activity::new());
+    let io = Io::new(
+        stream.clone(),
+        replay,
+        Arc::clone(&activity),
+        limits.read_timeout,
+    );
+    let handler = routes::Handler {
+        ctx: HttpContext::new(shared, peer),
+        activity: Arc::clone(&activity),
+    };
+    let mut conn = pin!(
+        http1::Builder::new()
+            .max_buf_size(MAX_HEAD)
+            .max_headers(MAX_HEADERS)
+            // Our own timeouts: hyper's would count idle keep-alive time as head time.
+            .header_read_timeout(None)
+            .serve_connection(io, handler)
+    );
+    let mut stop = pin!(shutdown.wait());
+    let mut draining: Option<Instant> = None;
+    let mut timer = Timer::never();
+    let mut timer_at: Option<Instant> = None;
     loop {
-        let request = match read_request(&mut stream, &mut buf, &mut filled, &limits).await {
-            Ok(Some(request)) => request,
-            Ok(None) => return,
-            Err(response) => {
-                let _ = write(&mut stream, &response, true).await;
-                return;
+        let event = std::future::poll_fn(|cx| {
+            if let Poll::Ready(result) = conn.as_mut().poll(cx) {
+                if let Err(error) = result {
+                    tracing::debug!(%peer, %error, "http connection ended");
+                }
+                return Poll::Ready(Event::Closed);
             }
-        };
-        let body = buf
-            .get(request.head_len..request.head_len + request.body_len)
-            .unwrap_or_default()
-            .to_vec();
-        buf.copy_within(request.head_len + request.body_len..filled, 0);
-        filled -= request.head_len + request.body_len;
-        let response = route(&request, body, guard, peer).await;
-        let close = request.close || stopping();
-        if write(&mut stream, &response, close).await.is_err() || close {
-            return;
-        }
-    }
-}
-
-/// Reads one request: head, then body. `Ok(None)` when the client closed between requests;
-/// `Err` is the error response to send before closing.
-async fn read_request(
-    stream: &mut Stream,
-    buf: &mut Vec<u8>,
-    filled: &mut usize,
-    limits: &super::Limits,
-) -> Result<Option<Request>, Response> {
-    let started = Instant::now();
-    loop {
-        if let Some(request) = parse_head(&buf[..*filled], limits.max_body)? {
-            let total = request.head_len + request.body_len;
-            if buf.len() < total {
-                buf.resize(total, 0);
+            if draining.is_none() && stop.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(Event::Shutdown);
             }
-            while *filled < total {
-                read_more(stream, buf, filled, started + limits.read_timeout).await?;
+            // Everything that moves the deadline happens inside hyper's poll above.
+            let deadline = deadline(&activity, &limits, draining);
+            if let Some(at) = deadline
+                && timer_at.is_none_or(|armed| at < armed)
+            {
+                timer.set_at(at);
+                timer_at = Some(at);
             }
-            return Ok(Some(request));
-        }
-        if *filled >= MAX_HEAD {
-            return Err(Response::text(
-                431,
-                "Request Header Fields Too Large",
-                "request head too large",
-            ));
-        }
-        if *filled == buf.len() {
-            buf.resize(buf.len() * 2, 0);
-        }
-        let deadline = if *filled == 0 {
-            Instant::now() + limits.idle_timeout
-        } else {
-            started + limits.read_timeout
-        };
-        match read_more(stream, buf, filled, deadline).await {
-            Ok(()) => {}
-            Err(_) if *filled == 0 => return Ok(None),
-            Err(response) => return Err(response),
-        }
-    }
-}
-
-async fn read_more(
-    stream: &mut Stream,
-    buf: &mut [u8],
-    filled: &mut usize,
-    deadline: Instant,
-) -> Result<(), Response> {
-    let read = stream
-        .read(&mut buf[*filled..])
-        .or(async {
-            Timer::at(deadline).await;
-            Err(std::io::ErrorKind::TimedOut.into())
+            if Pin::new(&mut timer).poll(cx).is_ready() {
+                timer_at = None;
+                return Poll::Ready(Event::Timer);
+            }
+            Poll::Pending
         })
         .await;
-    match read {
-        Ok(0) => Err(Response::text(
-            400,
-            "Bad Request",
-            "connection closed mid-request",
-        )),
-        Ok(n) => {
-            *filled += n;
-            Ok(())
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::TimedOut => {
-            Err(Response::text(408, "Request Timeout", "request timeout"))
-        }
-        Err(e) => Err(Response::text(400, "Bad Request", e.to_string())),
-    }
-}
-
-/// [`parse_head`] in plain values, for the fuzz target (through `__private`): the lengths of
-/// the head and the body, or the status code of the error reply.
-pub(crate) fn parse_head_lengths(
-    bytes: &[u8],
-    max_body: u32,
-) -> Result<Option<(usize, usize)>, u16> {
-    parse_head(bytes, max_body)
-        .map(|r| r.map(|r| (r.head_len, r.body_len)))
-        .map_err(|e| e.code)
-}
-
-/// Parses a request head; `Ok(None)` when it is not complete yet.
-fn parse_head(bytes: &[u8], max_body: u32) -> Result<Option<Request>, Response> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut headers);
-    let head_len = match parsed.parse(bytes) {
-        Ok(httparse::Status::Complete(n)) => n,
-        Ok(httparse::Status::Partial) => return Ok(None),
-        Err(e) => {
-            return Err(Response::text(
-                400,
-                "Bad Request",
-                format!("malformed request: {e}"),
-            ));
-        }
-    };
-    let version = parsed.version.unwrap_or(1);
-    let mut body_len = 0usize;
-    let mut close = version == 0;
-    let mut timeout = None;
-    for h in parsed.headers.iter() {
-        let value = std::str::from_utf8(h.value).unwrap_or("").trim();
-        if h.name.eq_ignore_ascii_case("content-length") {
-            body_len = value
-                .parse()
-                .map_err(|_| Response::text(400, "Bad Request", "invalid Content-Length"))?;
-        } else if h.name.eq_ignore_ascii_case("transfer-encoding") {
-            return Err(Response::text(
-                411,
-                "Length Required",
-                "send a Content-Length, not chunks",
-            ));
-        } else if h.name.eq_ignore_ascii_case("connection") {
-            close = value.eq_ignore_ascii_case("close");
-        } else if h.name.eq_ignore_ascii_case("x-rpc-timeout-ms") {
-            let ms: u64 = value
-                .parse()
-                .map_err(|_| Response::text(400, "Bad Request", "invalid X-Rpc-Timeout-Ms"))?;
-            timeout = (ms > 0).then(|| Duration::from_millis(ms));
-        }
-    }
-    if body_len > max_body as usize {
-        return Err(Response::text(
-            413,
-            "Content Too Large",
-            format!("body of {body_len} bytes exceeds the limit of {max_body}"),
-        ));
-    }
-    Ok(Some(Request {
-        method: parsed.method.unwrap_or("").to_owned(),
-        path: parsed.path.unwrap_or("").to_owned(),
-        body_len,
-        close,
-        timeout,
-        head_len,
-    }))
-}
-
-async fn route(request: &Request, body: Vec<u8>, guard: &ConnectionGuard, peer: Peer) -> Response {
-    let registry = &guard.shared().registry;
-    let path = request.path.split('?').next().unwrap_or("");
-    match (request.method.as_str(), path) {
-        ("GET", "/health") => Response::text(200, "OK", "ok"),
-        ("GET", "/describe") => Response {
-            code: 200,
-            status: "OK",
-            content_type: "application/json",
-            rpc_status: None,
-            body: registry.describe().to_vec(),
-        },
-        ("POST", _) => {
-            let mut parts = path.trim_start_matches('/').splitn(2, '/');
-            let (Some(service), Some(method)) = (parts.next(), parts.next()) else {
-                return Response::text(404, "Not Found", "POST /{Service}/{method}");
-            };
-            let entry = registry
-                .get(method_id(service, method))
-                .filter(|e| e.service_name == service && e.schema.name == method);
-            match entry {
-                Some(entry) => {
-                    let mut calls = CallCount::new(Arc::clone(&guard.shared().counters));
-                    calls.report(1);
-                    call(entry, &body, request.timeout, peer).await
-                }
-                None => Response::text(
-                    404,
-                    "Not Found",
-                    format!("no method `{service}.{method}` is served here"),
-                ),
+        match event {
+            Event::Closed => break,
+            Event::Shutdown => {
+                conn.as_mut().graceful_shutdown();
+                draining = Some(Instant::now() + limits.shutdown_grace);
             }
-        }
-        (_, "/health" | "/describe") => Response::text(405, "Method Not Allowed", "use GET"),
-        _ => Response::text(
-            404,
-            "Not Found",
-            "try GET /describe, GET /health or POST /{Service}/{method}",
-        ),
-    }
-}
-
-async fn call(entry: &Entry, body: &[u8], timeout: Option<Duration>, peer: Peer) -> Response {
-    let named = Named::of(entry);
-    let reply = match guarded(peer, named, || entry.service.start(entry.schema.id, body)) {
-        Ok(None) => return Response::text(404, "Not Found", "no such method"),
-        Err(reply) => reply,
-        Ok(Some(call)) => {
-            let call = Guarded::new(call, peer, named);
-            match timeout {
-                None => call.await,
-                Some(t) => {
-                    call.or(async {
-                        Timer::after(t).await;
-                        Reply::error(
-                            Status::DeadlineExceeded,
-                            "the call's deadline passed on the server",
-                        )
-                    })
-                    .await
+            Event::Timer => {
+                let now = Instant::now();
+                if draining.is_some_and(|end| now >= end) {
+                    break;
+                }
+                match activity.waiting(limits.read_timeout, limits.idle_timeout) {
+                    Waiting::Head(at) if now >= at => {
+                        tracing::info!(%peer, "closing an http connection: request head timeout");
+                        let mut stream = stream.clone();
+                        let _ = stream.try_write(
+                            b"HTTP/1.1 408 Request Timeout\r\nconnection: close\r\ncontent-length: 0\r\n\r\n",
+                        );
+                        break;
+                    }
+                    Waiting::Idle(at) if now >= at => break,
+                    _ => {}
                 }
             }
         }
-    };
-    let (code, status) = match reply.status {
-        Status::Ok => (200, "OK"),
-        Status::Application => (422, "Unprocessable Content"),
-        Status::BadRequest => (400, "Bad Request"),
-        Status::UnknownMethod => (404, "Not Found"),
-        Status::ResourceExhausted => (429, "Too Many Requests"),
-        Status::Unavailable => (503, "Service Unavailable"),
-        Status::DeadlineExceeded => (504, "Gateway Timeout"),
-        _ => (500, "Internal Server Error"),
-    };
-    let content_type = match reply.status {
-        Status::Ok | Status::Application => "application/octet-stream",
-        _ => "text/plain; charset=utf-8",
-    };
-    let mut body = reply.body;
-    if content_type.starts_with("text/") {
-        body.push(b'\n');
     }
-    Response {
-        code,
-        status,
-        content_type,
-        // The status travels in a header, so binary bodies stay exactly the message bytes.
-        rpc_status: Some(reply.status.name()),
-        body,
-    }
+    stream.shutdown();
 }
 
-async fn write(stream: &mut Stream, response: &Response, close: bool) -> std::io::Result<()> {
-    let rpc_status = response
-        .rpc_status
-        .map(|s| format!("X-Rpc-Status: {s}\r\n"))
-        .unwrap_or_default();
-    let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\n{rpc_status}Connection: {}\r\n\r\n",
-        response.code,
-        response.status,
-        response.content_type,
-        response.body.len(),
-        if close { "close" } else { "keep-alive" },
-    );
-    let mut out = head.into_bytes();
-    out.extend_from_slice(&response.body);
-    stream.write_all(&out).await?;
-    stream.flush().await
+/// The earliest moment the connection must be looked at again.
+fn deadline(
+    activity: &Activity,
+    limits: &super::Limits,
+    draining: Option<Instant>,
+) -> Option<Instant> {
+    let own = match activity.waiting(limits.read_timeout, limits.idle_timeout) {
+        Waiting::Head(at) | Waiting::Idle(at) => Some(at),
+        Waiting::Busy => None,
+    };
+    match (own, draining) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
