@@ -16,12 +16,14 @@
 //! - [`overload`]: a flood of logins against a small hashing pool is refused, not queued.
 //! - [`security`]: tokens, ownership, expiry, hostile names and amounts, uniform login errors.
 //! - [`database`]: the database file's permissions and lock, and start-up error messages.
+//! - [`http_server`]: the server over HTTP/1.1 with `curl` and Python; bodies never allocated ahead.
 //! - [`cli`]: the `account` tool in scripts: `--json` output, session files, exit codes.
 
 mod cli;
 mod concurrency;
 mod crash;
 mod database;
+mod http_server;
 mod idempotency;
 mod library;
 mod overload;

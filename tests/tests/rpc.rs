@@ -17,6 +17,8 @@
 //! - [`framing`]: the read timeout per frame, strict `describe` bodies.
 //! - [`handlers`]: what handlers can rely on: the caller's address, panics contained.
 //! - [`stats`]: the server's live counts of connections and calls.
+//! - [`http`]: HTTP/1.1 on the same listeners: routes, keep-alive, limits.
+//! - [`http_attacks`]: the HTTP defects of the old hand-written shim, each tried.
 
 mod abuse;
 mod budget;
@@ -25,6 +27,7 @@ mod files;
 mod framing;
 mod handlers;
 mod http;
+mod http_attacks;
 mod lab;
 mod load;
 mod shutdown;

@@ -11,26 +11,28 @@ use std::time::Duration;
 
 /// A parsed HTTP reply.
 #[derive(Debug)]
-struct Reply {
-    code: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
+pub(super) struct Reply {
+    pub(super) code: u16,
+    pub(super) headers: Vec<(String, String)>,
+    pub(super) body: Vec<u8>,
 }
 
 impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    fn text(&self) -> String {
+    pub(super) fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
     }
 }
 
-fn connect(served: &Served) -> TcpStream {
+/// A blocking connection to the served TCP endpoint, with a read timeout that turns a
+/// missing reply into a failure.
+pub(super) fn connect(served: &Served) -> TcpStream {
     let rpc_runtime::Endpoint::Tcp(addr) = &served.endpoint else {
         panic!("a tcp endpoint");
     };
@@ -41,12 +43,15 @@ fn connect(served: &Served) -> TcpStream {
     stream
 }
 
-/// Reads one reply (head, then exactly Content-Length bytes).
-fn read_reply(stream: &mut TcpStream) -> Reply {
+/// Reads a status line and headers; `None` when the server closed before sending any.
+pub(super) fn read_head(stream: &mut TcpStream) -> Option<Reply> {
     let mut head = Vec::new();
     let mut byte = [0u8; 1];
     while !head.ends_with(b"\r\n\r\n") {
         let n = stream.read(&mut byte).expect("read the head");
+        if n == 0 && head.is_empty() {
+            return None;
+        }
         assert_eq!(
             n,
             1,
@@ -63,27 +68,47 @@ fn read_reply(stream: &mut TcpStream) -> Reply {
         .nth(1)
         .and_then(|c| c.parse().ok())
         .expect("status code");
-    let headers: Vec<(String, String)> = lines
+    let headers = lines
         .filter_map(|l| l.split_once(": "))
         .map(|(n, v)| (n.to_owned(), v.to_owned()))
         .collect();
-    let len: usize = headers
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case("content-length"))
-        .map(|(_, v)| v.parse().expect("length"))
-        .expect("content-length");
-    let mut body = vec![0u8; len];
-    stream.read_exact(&mut body).expect("body");
-    Reply {
+    Some(Reply {
         code,
         headers,
-        body,
+        body: Vec::new(),
+    })
+}
+
+/// Reads one reply (head, then exactly Content-Length bytes).
+pub(super) fn read_reply(stream: &mut TcpStream) -> Reply {
+    let mut reply = read_head(stream).expect("a reply, not the end of the connection");
+    let len: usize = reply
+        .header("content-length")
+        .map(|v| v.parse().expect("length"))
+        .expect("content-length");
+    reply.body = vec![0u8; len];
+    stream.read_exact(&mut reply.body).expect("body");
+    reply
+}
+
+/// Asserts the server closed the connection with nothing more to say.
+pub(super) fn expect_closed(stream: &mut TcpStream) {
+    let mut rest = Vec::new();
+    match stream.read_to_end(&mut rest) {
+        Ok(_) => assert!(
+            rest.is_empty(),
+            "more after the last reply: {:?}",
+            String::from_utf8_lossy(&rest)
+        ),
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        Err(e) => panic!("the connection stayed open: {e}"),
     }
 }
 
-fn request(stream: &mut TcpStream, method: &str, path: &str, body: &[u8]) -> Reply {
+/// Sends one request with `body` and a Content-Length, and reads the reply.
+pub(super) fn request(stream: &mut TcpStream, method: &str, path: &str, body: &[u8]) -> Reply {
     let head = format!(
-        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Length: {}\r\n\r\n",
+        "{method} {path} HTTP/1.1\r\nHost: test\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\n\r\n",
         body.len()
     );
     stream.write_all(head.as_bytes()).expect("write");
@@ -164,7 +189,7 @@ fn limits_close_the_connection_with_a_status() {
     let reply = read_reply(&mut big);
     assert_eq!(reply.code, 413);
     assert_eq!(reply.header("connection"), Some("close"));
-    assert_eq!(big.read(&mut [0; 1]).expect("eof"), 0, "closed");
+    expect_closed(&mut big);
 
     // A chunked body has no declared length; it is refused once it grows past the limit.
     let mut chunked = connect(&served);
@@ -193,5 +218,5 @@ fn connection_close_is_honoured() {
     let reply = read_reply(&mut http);
     assert_eq!(reply.code, 200);
     assert_eq!(reply.header("connection"), Some("close"));
-    assert_eq!(http.read(&mut [0; 1]).expect("eof"), 0, "closed");
+    expect_closed(&mut http);
 }
