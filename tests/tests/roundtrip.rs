@@ -20,7 +20,7 @@ use half::f16;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rpc_runtime::wire::layout::{Item, align_up};
+use rpc_runtime::wire::layout::{Item, align_up, counted_run};
 use rpc_runtime::wire::{ListIter, pack_list, unpack_list, unpack_list_from};
 use rpc_runtime::{FixedStr, PascalStr, Wire, WireError};
 
@@ -105,10 +105,18 @@ fn padding_mask<T: Wire>() -> Vec<bool> {
                     mask.resize(end, code == b'x');
                     end
                 }
-                Item::Field { layout, .. } => walk(layout, pos, native, mask),
-                Item::Repeat { count, layout } => {
-                    (0..count).fold(pos, |pos, _| walk(layout, pos, native, mask))
+                Item::Field { layout, .. } | Item::Typed { layout, .. } => {
+                    walk(layout, pos, native, mask)
                 }
+                Item::Repeat { count, layout } => match counted_run(layout) {
+                    Some((_, size, align)) => {
+                        let at = if native { align_up(pos, align) } else { pos };
+                        mask.resize(at, true);
+                        mask.resize(at + count * size, false);
+                        at + count * size
+                    }
+                    None => (0..count).fold(pos, |pos, _| walk(layout, pos, native, mask)),
+                },
                 other => panic!("layout item {other:?} is new to these tests"),
             };
         }
