@@ -12,7 +12,7 @@ use super::ByteOrder;
 /// its parent's format. [`Item::Field`], [`Item::Repeat`] and [`Item::Typed`] keep the tree for
 /// diagnostics (field names in hex dumps) and for transcoders such as the JSON mapping, while
 /// the format string is written flat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Item {
     /// A run of `count` primitives written with one Python format code, such as `32s` or `4x`.
@@ -58,7 +58,7 @@ pub enum Item {
 }
 
 /// The meaning [`Item::Typed`] gives to its layout.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Kind {
     /// A [`FixedStr`](crate::FixedStr): UTF-8 text padded with NUL bytes to the `Ns` field's
@@ -74,7 +74,7 @@ pub enum Kind {
 }
 
 /// A variant of a C-like enum: its name and discriminant.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Variant {
     /// The variant's name.
     pub name: &'static str,
