@@ -5,6 +5,7 @@ mod accounts;
 mod fixtures;
 mod protocol;
 mod python;
+mod rest;
 mod roundtrip;
 mod rpc;
 mod snapshots;
