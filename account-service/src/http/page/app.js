@@ -40,8 +40,7 @@ function say(text, kind) {
 }
 
 function sayProblem(problem) {
-  const detail = problem.detail ? ": " + problem.detail : "";
-  say(capitalise(problem.title || "request failed") + detail, "error");
+  say(capitalise(problem.detail || problem.title || "the request failed") + ".", "error");
 }
 
 function capitalise(text) {
@@ -247,7 +246,9 @@ onSubmit("open-form", async () => {
   const account = await api("POST", "/accounts", body, { anonymous: true, keyed: true });
   const session = await api("POST", "/sessions", { name, password }, { anonymous: true });
   sessionStorage.setItem(TOKEN, session.token);
+  $("open-name").value = "";
   $("open-password").value = "";
+  $("open-amount").value = "";
   await refresh();
   return "Account " + account.name + " opened with " + formatAmount(account.balance) + ".";
 });
