@@ -110,8 +110,18 @@ impl RestApi {
         &account_client::AccountsClient::SCHEMA
     }
 
+    /// Whether `path` is one of this API's (or the page's): what [`handle`](Self::handle)
+    /// answers rather than returning `None`. A server's routing hook asks this first, so that
+    /// other paths go to its own routes untouched.
+    pub fn serves(&self, path: &str) -> bool {
+        page::is_page(path) || routes::Route::find(path).is_some()
+    }
+
     /// Answers `request` when its path is an account route, calling the service through
-    /// `backend`; `None` when the path is not one of this API's.
+    /// `backend`; `None` when the path is not one of this API's (see [`serves`](Self::serves)).
+    ///
+    /// A `HEAD` request is answered like `GET`, body included: the HTTP server sends only
+    /// the head, with that body's `Content-Length`, as hyper does for every `HEAD`.
     ///
     /// Never panics on any input: bad JSON, wrong types, bad UTF-8, missing or malformed
     /// headers and out-of-range values all get a `400`/`415`/`422` problem.

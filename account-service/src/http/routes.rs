@@ -3,7 +3,7 @@
 
 use super::Backend;
 use super::body::{self, amount, bearer, idempotency_key, new_name, new_password};
-use super::page::{head_if, json_response};
+use super::page::json_response;
 use super::problem::Problem;
 use account_client::api::{
     AccountError, AccountInfo, AmountRequest, Auth, CloseRequest, HistoryRequest, IdemKey,
@@ -212,7 +212,7 @@ impl Context<'_> {
             Some(answer) => answer,
         };
         let response = answer.unwrap_or_else(Problem::into_response);
-        super::page::harden(head_if(&parts.method, response))
+        super::page::harden(response)
     }
 
     /// The answer when the method is not one the route serves (or the path is unknown).

@@ -253,12 +253,12 @@ fn sessions_are_created_read_and_ended() {
     assert_eq!(me.json["balance"], "10.00");
     assert_eq!(f.get(&format!("/accounts/{id}"), &token).json, me.json);
 
-    // HEAD: the same headers, the GET body's length, no body.
+    // HEAD: answered like GET (the server sends the head only, with the body's length).
     let auth = format!("Bearer {token}");
     let head = f.send("HEAD", "/accounts/me", &[("authorization", &auth)], b"");
     assert_eq!(head.status, 200);
-    assert!(head.body.is_empty());
-    assert_eq!(head.header("content-length"), me.body.len().to_string());
+    assert_eq!(head.header("content-type"), "application/json");
+    assert_eq!(head.body.len(), me.body.len());
 
     // Someone else's account: 403.
     let (bob, _) = f.account("bob", "0");
@@ -753,4 +753,43 @@ fn a_failed_ledger_is_503_with_retry_after() {
         "StorageFailure"
     );
     assert_eq!(answer.header("retry-after"), "1");
+}
+
+#[test]
+fn serves_names_exactly_the_paths_handle_answers() {
+    let f = Fixture::new();
+    let paths = [
+        "/",
+        "/app.js",
+        "/app.css",
+        "/accounts",
+        "/accounts/me/x",
+        "/sessions",
+        "/transfers",
+        "/health",
+        "/describe",
+        "/Accounts/get",
+        "/favicon.ico",
+        "/accountsx",
+        "/openapi.json",
+    ];
+    for path in paths {
+        let answered = f.try_send("GET", path, &[], b"").is_some();
+        assert_eq!(f.api.serves(path), answered, "{path}");
+    }
+}
+
+#[test]
+fn a_request_can_be_answered_from_a_static_send_future() {
+    // The shape a server's routing hook needs: the API and the backend moved into a
+    // 'static future that another thread may poll.
+    fn spawnable<F: core::future::Future + Send + 'static>(future: F) -> F {
+        future
+    }
+    let f = Fixture::new();
+    let (api, backend) = (f.api.clone(), f.backend.clone());
+    let request = http::Request::get("/accounts/me").body(Vec::new()).unwrap();
+    let future = spawnable(async move { api.handle(&backend, request).await });
+    let response = smol::block_on(future).unwrap();
+    assert_eq!(response.status(), 401);
 }

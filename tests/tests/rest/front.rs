@@ -81,14 +81,17 @@ fn serve(stream: TcpStream, api: &RestApi, backend: &ServeAccounts) {
     let _ = stream.set_read_timeout(Some(Duration::from_secs(30)));
     let _ = stream.set_write_timeout(Some(Duration::from_secs(30)));
     let mut reader = BufReader::new(&stream);
-    let response = match read_request(&mut reader) {
-        Ok(request) => match smol::block_on(api.handle(backend, request)) {
-            Some(response) => response,
-            None => plain(404, "not an account route"),
-        },
-        Err(message) => plain(400, message),
+    let (head_only, response) = match read_request(&mut reader) {
+        Ok(request) => {
+            let head_only = request.method() == http::Method::HEAD;
+            match smol::block_on(api.handle(backend, request)) {
+                Some(response) => (head_only, response),
+                None => (head_only, plain(404, "not an account route")),
+            }
+        }
+        Err(message) => (false, plain(400, message)),
     };
-    let _ = write_response(&stream, response);
+    let _ = write_response(&stream, head_only, response);
 }
 
 fn read_request(reader: &mut impl BufRead) -> Result<http::Request<Vec<u8>>, &'static str> {
@@ -135,6 +138,7 @@ fn plain(code: u16, message: &str) -> http::Response<Vec<u8>> {
 
 fn write_response(
     mut stream: &TcpStream,
+    head_only: bool,
     response: http::Response<Vec<u8>>,
 ) -> std::io::Result<()> {
     let (head, body) = response.into_parts();
@@ -145,22 +149,18 @@ fn write_response(
     )
     .into_bytes();
     for (name, value) in &head.headers {
-        if name != http::header::CONTENT_LENGTH {
-            out.extend_from_slice(format!("{name}: ").as_bytes());
-            out.extend_from_slice(value.as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
+        out.extend_from_slice(format!("{name}: ").as_bytes());
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
     }
-    // A HEAD answer keeps the length the GET body would have had.
-    let length = head
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .map_or_else(|| body.len().to_string(), str::to_owned);
+    let length = body.len();
     out.extend_from_slice(
         format!("content-length: {length}\r\nconnection: close\r\n\r\n").as_bytes(),
     );
-    out.extend_from_slice(&body);
+    // A HEAD answer is the GET answer's head, with the length its body has.
+    if !head_only {
+        out.extend_from_slice(&body);
+    }
     stream.write_all(&out)?;
     stream.flush()
 }
