@@ -310,6 +310,20 @@ def scenario(page):
     ]
     check_history("alice", rows, expected)
     page.shot("alice-history")
+
+    # Ten more entries (made through the API directly) fill a page: the pager appears.
+    token = rest(page.url, "POST", "/sessions", {"name": "alice", "password": "correct horse"})["token"]
+    for i in range(10):
+        rest(page.url, "POST", "/accounts/me/deposits", {"cents": 1}, token=token, key=f"page-{i}")
+    d.go(page.url + "/")
+    page.balance_is("1,034.16")
+    d.wait_for("a full first page", lambda: len(page.history()) == 10)
+    d.wait_for("the Older button", lambda: d.request("GET", d.s(f"/element/{d.find('#history-older')}/enabled")))
+    d.click("#history-older")
+    rows = d.wait_for("the second page", lambda: len(page.history()) == 3 and page.history())
+    check_history("alice", rows, expected)
+    d.click("#history-newer")
+    d.wait_for("the first page again", lambda: len(page.history()) == 10)
     page.log_out()
 
     # Bob sees the money arrive.
@@ -335,17 +349,62 @@ def scenario(page):
         raise Failure("a name in the history was inserted as markup")
     page.shot("bob-history")
 
-    # A reload keeps the session (sessionStorage), and logging out forgets it.
+    # A reload keeps the session (sessionStorage).
     d.go(page.url + "/")
     page.balance_is("200.00")
-    page.log_out()
+
+    # Settings: rename, change the password, close (refused while money is left).
+    d.click("summary")
+    page.submit("#rename-submit", [("#rename-name", "robert")])
+    page.expect_message("Renamed to robert")
+    d.wait_for("the new name", lambda: d.text("#account-name") == "robert")
+    page.submit(
+        "#password-submit",
+        [("#password-current", "battery staple"), ("#password-new", "staple battery")],
+    )
+    page.expect_message("Password changed")
+    page.submit("#close-submit", [])
+    d.click("#close-confirm")
+    d.click("#close-submit")
+    page.expect_message("Withdraw or transfer the balance before closing")
+    page.submit("#withdraw-submit", [("#withdraw-amount", "200")])
+    page.balance_is("0.00")
+    page.shot("settings")
+    d.script("document.getElementById('message').textContent = '';")
+    # Still ticked from the refused attempt.
+    if not d.request("GET", d.s(f"/element/{d.find('#close-confirm')}/selected")):
+        raise Failure("the confirmation box was cleared by a refused close")
+    d.click("#close-submit")
+    page.expect_message("Account robert is closed")
+    d.wait_for("the login form", lambda: d.displayed("#login-form"))
+    page.shot("closed")
+
+    # Closing logged out: nothing is left in storage, and there never were cookies.
     stored = d.script("return window.sessionStorage.length;")
     if stored != 0:
         raise Failure(f"sessionStorage still holds {stored} item(s) after logging out")
     cookies = d.request("GET", d.s("/cookie"))
     if cookies:
         raise Failure(f"the page set cookies: {cookies}")
-    page.shot("logged-out")
+    page.log_in("robert", "staple battery")
+    page.expect_message("The account is closed")
+
+
+def rest(base, method, path, body, token=None, key=None):
+    """One call of the REST API, outside the browser; returns the JSON answer."""
+    headers = {"Content-Type": "application/json"}
+    if token:
+        headers["Authorization"] = "Bearer " + token
+    if key:
+        headers["Idempotency-Key"] = f'"{key}"'
+    req = urllib.request.Request(
+        base + path, data=json.dumps(body).encode(), method=method, headers=headers
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=HANG) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as e:
+        raise Failure(f"{method} {path}: {e.code} {e.read().decode(errors='replace')}")
 
 
 def check_history(who, rows, expected):

@@ -2,9 +2,10 @@
 //! `tests/browser/e2e.py` (W3C WebDriver over the Python standard library only).
 //!
 //! The script opens two accounts, tries a wrong password, logs in, deposits, transfers to
-//! the second account, tries an overdraft, checks both histories as the page shows them and
-//! that logging out leaves nothing stored; it saves screenshots under
-//! `target/browser-e2e/`. Needs the Debian packages `chromium` and `chromium-driver`
+//! the second account, tries an overdraft, checks both histories as the page shows them
+//! (and pages through a longer one), renames, changes the password, closes the account, and
+//! checks that names that are markup show as text and that nothing is left stored; it saves
+//! screenshots under `target/browser-e2e/`. Needs the Debian packages `chromium` and `chromium-driver`
 //! (`.ci/run` installs them).
 
 use super::front::{RestServer, require, workspace};
