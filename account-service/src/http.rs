@@ -51,7 +51,6 @@ use crate::store::Store;
 use core::future::Future;
 use core::pin::Pin;
 use rpc_runtime::frame::Status;
-use rpc_runtime::schema::ServiceSchema;
 use rpc_runtime::service::{Reply, Service as _};
 use std::time::Duration;
 
@@ -103,11 +102,6 @@ impl RestApi {
     pub fn with_login_retry_after(mut self, wait: Duration) -> Self {
         self.retry_after = wait;
         self
-    }
-
-    /// The schema the API calls into.
-    pub fn schema(&self) -> &'static ServiceSchema {
-        &account_client::AccountsClient::SCHEMA
     }
 
     /// Whether `path` is one of this API's (or the page's): what [`handle`](Self::handle)

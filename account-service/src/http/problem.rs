@@ -162,9 +162,11 @@ impl Problem {
                 "wrong name or password",
             ),
             E::Unauthenticated => {
-                return Problem::invalid_token(
+                let mut problem = Problem::invalid_token(
                     "the session token is unknown, logged out or expired: log in again",
                 );
+                problem.error = Some(error);
+                return problem;
             }
             E::Throttled => (
                 StatusCode::TOO_MANY_REQUESTS,

@@ -274,7 +274,10 @@ fn sessions_are_created_read_and_ended() {
     assert_eq!(ended.status, 204);
     assert!(ended.body.is_empty());
     let after = f.get("/accounts/me", &token);
-    after.problem(401, "unauthenticated");
+    assert_eq!(
+        after.problem(401, "unauthenticated")["error"],
+        "Unauthenticated"
+    );
     assert_eq!(
         after.header("www-authenticate"),
         "Bearer realm=\"accounts\", error=\"invalid_token\""
@@ -792,4 +795,54 @@ fn a_request_can_be_answered_from_a_static_send_future() {
     let future = spawnable(async move { api.handle(&backend, request).await });
     let response = smol::block_on(future).unwrap();
     assert_eq!(response.status(), 401);
+}
+
+#[test]
+fn concurrent_requests_with_one_key_apply_once_and_get_the_same_answer() {
+    let f = Fixture::new();
+    let (_, token) = f.account("alice", "0");
+    let auth = format!("Bearer {token}");
+    let request = || {
+        http::Request::post("/accounts/me/deposits")
+            .header("authorization", &auth)
+            .header("content-type", "application/json")
+            .header("idempotency-key", "\"same\"")
+            .body(br#"{"amount": "5"}"#.to_vec())
+            .unwrap()
+    };
+    let answers = smol::block_on(async {
+        let calls = (0..8).map(|_| f.api.handle(&f.backend, request()));
+        let mut answers = Vec::new();
+        for response in futures_join(calls.collect()).await {
+            let response = response.unwrap();
+            assert_eq!(response.status(), 200);
+            answers.push(response.into_body());
+        }
+        answers
+    });
+    assert!(answers.windows(2).all(|w| w[0] == w[1]));
+    assert_eq!(f.balance(&token), "500");
+}
+
+/// Polls every future until all are done (they run concurrently on this thread).
+async fn futures_join<F: core::future::Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut pending: Vec<_> = futures.into_iter().map(Box::pin).map(Some).collect();
+    let mut outputs: Vec<Option<F::Output>> = pending.iter().map(|_| None).collect();
+    core::future::poll_fn(|cx| {
+        for (slot, output) in pending.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(future) = slot
+                && let core::task::Poll::Ready(value) = future.as_mut().poll(cx)
+            {
+                *output = Some(value);
+                *slot = None;
+            }
+        }
+        if pending.iter().all(Option::is_none) {
+            core::task::Poll::Ready(())
+        } else {
+            core::task::Poll::Pending
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
