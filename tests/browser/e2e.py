@@ -284,6 +284,11 @@ def scenario(page):
     if d.displayed("#login-form") or d.displayed("#open-form"):
         raise Failure("the login and open forms are still shown after logging in")
 
+    # A decimal comma is refused, not read as a thousands separator.
+    page.submit("#deposit-submit", [("#deposit-amount", "12,5")])
+    page.expect_message("Amount must look like 12, 12.5 or 12.50")
+    page.balance_is("1,000.00")
+
     # Deposit 234.56.
     page.submit("#deposit-submit", [("#deposit-amount", "234.56")])
     page.expect_message("Deposited", "1,234.56")
@@ -295,8 +300,9 @@ def scenario(page):
     page.expect_message("Sent to bob", "1,034.06")
     page.balance_is("1,034.06")
 
-    # An overdraft: refused with a clear message, nothing moves.
-    page.submit("#withdraw-submit", [("#withdraw-amount", "5000")])
+    # An overdraft (written with a thousands separator): refused with a clear message,
+    # nothing moves.
+    page.submit("#withdraw-submit", [("#withdraw-amount", "5,000")])
     text = page.expect_message("The balance is too small for this withdrawal")
     print(f"overdraft: {text}")
     page.balance_is("1,034.06")

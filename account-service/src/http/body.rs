@@ -61,7 +61,12 @@ pub(crate) fn amount(
             "give either \"{amount_name}\" or \"{cents_name}\", not both"
         ))),
         (Some(Value::String(text)), None) => parse_cents(text).map(Some).map_err(|e| {
-            Problem::invalid_value(AccountError::InvalidAmount, format!("{amount_name}: {e}"))
+            // The messages start with "amount": name the field only when it is another.
+            let detail = match amount_name {
+                "amount" => e.to_string(),
+                other => format!("{other}: {e}"),
+            };
+            Problem::invalid_value(AccountError::InvalidAmount, detail)
         }),
         (Some(_), None) => Err(Problem::bad_request(format!(
             "\"{amount_name}\" must be a string such as \"12.34\" (JSON numbers cannot hold \

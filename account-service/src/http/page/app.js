@@ -21,9 +21,12 @@ function formatAmount(text) {
   return (negative ? "\u2212" : "") + grouped + "." + (fraction || "00");
 }
 
-// What people type: "12", "12.5", "1,234.50", " 3 " -> the API's "12.34" form.
+// What people type: "12", "12.5", "1,234.50", " 3 " -> the API's "12.34" form. Commas go
+// only when they separate thousands: "12,5" stays as it is, and the server refuses it,
+// rather than becoming 125.
 function normaliseAmount(text) {
-  return text.trim().replace(/[,\s_]/g, "");
+  const compact = text.trim().replace(/[\s_]/g, "");
+  return /^\d{1,3}(,\d{3})+(\.\d*)?$/.test(compact) ? compact.replace(/,/g, "") : compact;
 }
 
 function formatTime(seconds) {
