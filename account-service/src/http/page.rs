@@ -7,7 +7,7 @@
 //! token in `sessionStorage` and sends it as `Authorization: Bearer`; there are no cookies,
 //! so another site cannot make the browser act for the user (no CSRF).
 
-use super::problem::Problem;
+use super::problem::{self, Problem};
 use http::{HeaderValue, Method, Response, StatusCode, header};
 
 const INDEX: &str = include_str!("page/index.html");
@@ -26,22 +26,33 @@ const FILES: [(&str, &str, &str); 3] = [
     ("/app.css", "text/css; charset=utf-8", STYLE),
 ];
 
-/// Whether `path` is one of the page's files.
+/// The page describing every problem type.
+const PROBLEMS: &str = "/problems";
+
+/// Whether `path` is one of the page's files (or the problem types' page).
 pub(crate) fn is_page(path: &str) -> bool {
-    FILES.iter().any(|(p, _, _)| *p == path)
+    path == PROBLEMS || FILES.iter().any(|(p, _, _)| *p == path)
 }
 
 /// Answers a request for one of the page's files; `None` for any other path.
 pub(crate) fn serve(request: &http::Request<Vec<u8>>) -> Option<Response<Vec<u8>>> {
     let path = request.uri().path();
-    let (_, media, text) = FILES.iter().find(|(p, _, _)| *p == path)?;
+    let (media, body) = if path == PROBLEMS {
+        (
+            "text/html; charset=utf-8",
+            problem::catalogue().into_bytes(),
+        )
+    } else {
+        let (_, media, text) = FILES.iter().find(|(p, _, _)| *p == path)?;
+        (*media, text.as_bytes().to_vec())
+    };
     let method = request.method();
     if method != Method::GET && method != Method::HEAD {
         return Some(harden(
             Problem::method_not_allowed(method, "GET, HEAD").into_response(),
         ));
     }
-    let mut response = Response::new(text.as_bytes().to_vec());
+    let mut response = Response::new(body);
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(media));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
@@ -92,6 +103,7 @@ mod tests {
     fn the_page_and_its_assets_are_served_with_strict_headers() {
         for (path, media) in [
             ("/", "text/html"),
+            ("/problems", "text/html"),
             ("/app.js", "text/javascript"),
             ("/app.css", "text/css"),
         ] {

@@ -12,15 +12,102 @@ use rpc_runtime::frame::Status;
 use rpc_runtime::service::Reply;
 use std::time::Duration;
 
+/// A kind of problem: the `type` URI is `/problems#<slug>`, and `GET /problems` documents
+/// every kind.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct Kind {
+    /// The URI fragment naming the kind, e.g. `insufficient-funds`.
+    pub(crate) slug: &'static str,
+    /// A short, fixed summary: the problem's `title`.
+    pub(crate) title: &'static str,
+    /// What it means and what to do about it, for `GET /problems`.
+    pub(crate) about: &'static str,
+}
+
+macro_rules! kinds {
+    ($($name:ident = $slug:literal, $title:literal, $about:literal;)*) => {
+        $(
+            #[doc = $title]
+            const $name: &Kind = &Kind { slug: $slug, title: $title, about: $about };
+        )*
+        /// Every kind of problem, in the order `GET /problems` lists them.
+        pub(crate) const KINDS: &[&Kind] = &[$($name),*];
+    };
+}
+
+kinds! {
+    INVALID_REQUEST = "invalid-request", "the request is malformed",
+        "The JSON, a field's type, a query parameter or a header is not what this route takes; \
+         the detail says which. Fix the request; sending it again unchanged will fail again.";
+    KEY_MISSING = "idempotency-key-missing", "an Idempotency-Key header is required",
+        "Requests that move money or create something need an Idempotency-Key header: a fresh \
+         random UUID per operation, sent again unchanged only to retry that operation.";
+    UNAUTHENTICATED = "unauthenticated", "log in first",
+        "No session token was sent, or it is malformed, unknown, logged out or expired. Log in \
+         with POST /sessions and send the token as `Authorization: Bearer <token>`.";
+    INVALID_CREDENTIALS = "invalid-credentials", "wrong name or password",
+        "The name or the password is wrong (the answer never says which). When changing the \
+         password, it is the current password that is wrong.";
+    THROTTLED = "login-throttled", "too many failed logins for this name",
+        "Logins for this name are refused for a while after repeated failures; Retry-After \
+         says how many seconds to wait.";
+    FORBIDDEN = "forbidden", "this is not your account",
+        "A session may see only its own account.";
+    ACCOUNT_CLOSED = "account-closed", "the account is closed",
+        "A closed account can no longer log in or move money.";
+    NOT_FOUND = "not-found", "no such resource",
+        "Nothing lives at this path; docs/HTTP.md lists the routes.";
+    METHOD_NOT_ALLOWED = "method-not-allowed", "this resource does not support the method",
+        "The Allow header lists the methods this path answers.";
+    NAME_TAKEN = "name-taken", "the name is taken",
+        "Another account has this name, or one that looks the same (the same letters from \
+         another script, or another Unicode form of the same text).";
+    INSUFFICIENT_FUNDS = "insufficient-funds", "the balance is too small",
+        "The withdrawal or transfer is larger than the balance; nothing moved.";
+    OVERFLOW = "balance-overflow", "the balance would be too large",
+        "The balance would exceed the largest amount an account can hold; nothing moved.";
+    NON_ZERO_BALANCE = "non-zero-balance", "the account still holds money",
+        "Withdraw or transfer the whole balance before closing the account.";
+    UNSUPPORTED_MEDIA_TYPE = "unsupported-media-type", "the body must be JSON",
+        "Send request bodies as `Content-Type: application/json`.";
+    INVALID_NAME = "invalid-name", "the name is not acceptable",
+        "A name is 1 to 32 bytes of UTF-8 without control or invisible characters, does not \
+         start with a combining mark, and does not start or end with whitespace.";
+    INVALID_PASSWORD = "invalid-password", "the password is not acceptable",
+        "A password is 8 to 64 bytes of UTF-8.";
+    INVALID_AMOUNT = "invalid-amount", "the amount is not acceptable",
+        "An amount is more than zero and at most 92233720368547758.07, given as text with at \
+         most two decimals (\"12.34\") or as whole cents.";
+    RECIPIENT_NOT_FOUND = "recipient-not-found", "there is no open account with that name",
+        "A transfer needs the name of another open account.";
+    SAME_ACCOUNT = "same-account", "a transfer needs another account",
+        "Money cannot be sent to the account it comes from.";
+    KEY_REUSED = "idempotency-key-reused", "the idempotency key was used for a different request",
+        "An Idempotency-Key names one operation: use a fresh key for a new one.";
+    INVALID_PAGE = "invalid-page", "the page size is not acceptable",
+        "limit is 1 to 1000.";
+    BUSY = "busy", "the server is busy",
+        "Too much work is queued (for example, password checks); nothing was done. Retry after \
+         the seconds Retry-After gives.";
+    STORAGE_FAILURE = "storage-failure", "the ledger is unavailable",
+        "The server's storage failed; nothing was done. Retry after the seconds Retry-After \
+         gives.";
+    UNAVAILABLE = "unavailable", "the server cannot answer now",
+        "The server is shutting down or overloaded; nothing was done. Retry later.";
+    DEADLINE_EXCEEDED = "deadline-exceeded", "the call took too long",
+        "The call ran out of time; a mutation may or may not have been applied, so retry it \
+         with the same Idempotency-Key.";
+    INTERNAL = "internal", "the server failed",
+        "Something failed inside the server; it is not the request's fault.";
+}
+
 /// One problem, ready to become a response.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Problem {
     /// The HTTP status.
     pub status: StatusCode,
-    /// The last segment of the type URI, e.g. `insufficient-funds`.
-    pub slug: &'static str,
-    /// A short, fixed summary of the problem type.
-    pub title: &'static str,
+    /// What kind of problem it is.
+    pub kind: &'static Kind,
     /// What went wrong with this request.
     pub detail: String,
     /// The service's error, when it refused the request.
@@ -33,16 +120,10 @@ pub(crate) struct Problem {
 const REALM: &str = "Bearer realm=\"accounts\"";
 
 impl Problem {
-    fn new(
-        status: StatusCode,
-        slug: &'static str,
-        title: &'static str,
-        detail: impl Into<String>,
-    ) -> Problem {
+    fn new(status: StatusCode, kind: &'static Kind, detail: impl Into<String>) -> Problem {
         Problem {
             status,
-            slug,
-            title,
+            kind,
             detail: detail.into(),
             error: None,
             headers: Vec::new(),
@@ -58,20 +139,14 @@ impl Problem {
 
     /// `400`: the request is malformed (bad JSON, wrong type, unknown field, bad header).
     pub fn bad_request(detail: impl Into<String>) -> Problem {
-        Problem::new(
-            StatusCode::BAD_REQUEST,
-            "invalid-request",
-            "the request is malformed",
-            detail,
-        )
+        Problem::new(StatusCode::BAD_REQUEST, INVALID_REQUEST, detail)
     }
 
     /// `400`: a mutating `POST` without an `Idempotency-Key` header.
     pub fn missing_idempotency_key() -> Problem {
         Problem::new(
             StatusCode::BAD_REQUEST,
-            "idempotency-key-missing",
-            "an Idempotency-Key header is required",
+            KEY_MISSING,
             "this request moves money or creates something: send an Idempotency-Key header \
              (a fresh random UUID per operation, reused only to retry it)",
         )
@@ -81,8 +156,7 @@ impl Problem {
     pub fn no_credentials() -> Problem {
         Problem::new(
             StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "log in first",
+            UNAUTHENTICATED,
             "send the session token from POST /sessions as `Authorization: Bearer <token>`",
         )
         .with_header(header::WWW_AUTHENTICATE, REALM)
@@ -90,13 +164,7 @@ impl Problem {
 
     /// `401`: the credentials sent are malformed, unknown or expired.
     pub fn invalid_token(detail: impl Into<String>) -> Problem {
-        Problem::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthenticated",
-            "log in first",
-            detail,
-        )
-        .with_header(
+        Problem::new(StatusCode::UNAUTHORIZED, UNAUTHENTICATED, detail).with_header(
             header::WWW_AUTHENTICATE,
             format!("{REALM}, error=\"invalid_token\""),
         )
@@ -104,20 +172,26 @@ impl Problem {
 
     /// `403`: the caller is logged in but may not see this account.
     pub fn forbidden(detail: impl Into<String>) -> Problem {
-        Problem::new(
+        Problem::new(StatusCode::FORBIDDEN, FORBIDDEN, detail)
+    }
+
+    /// `403`: changing the password with a wrong current one. Not `401`: the session is
+    /// fine, and `401` would tell the client to log in again.
+    pub fn wrong_current_password() -> Problem {
+        let mut problem = Problem::new(
             StatusCode::FORBIDDEN,
-            "forbidden",
-            "this is not your account",
-            detail,
-        )
+            INVALID_CREDENTIALS,
+            "the current password is wrong",
+        );
+        problem.error = Some(AccountError::InvalidCredentials);
+        problem
     }
 
     /// `404`: no such resource under the API's paths.
     pub fn not_found(path: &str) -> Problem {
         Problem::new(
             StatusCode::NOT_FOUND,
-            "not-found",
-            "no such resource",
+            NOT_FOUND,
             format!("there is nothing at {path}; see docs/HTTP.md for the routes"),
         )
     }
@@ -126,8 +200,7 @@ impl Problem {
     pub fn method_not_allowed(method: &http::Method, allow: &str) -> Problem {
         Problem::new(
             StatusCode::METHOD_NOT_ALLOWED,
-            "method-not-allowed",
-            "this resource does not support the method",
+            METHOD_NOT_ALLOWED,
             format!("{method} is not allowed here; allowed: {allow}"),
         )
         .with_header(header::ALLOW, allow)
@@ -137,8 +210,7 @@ impl Problem {
     pub fn unsupported_media_type(found: &str) -> Problem {
         Problem::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported-media-type",
-            "the body must be JSON",
+            UNSUPPORTED_MEDIA_TYPE,
             format!("send the body as `Content-Type: application/json`, not {found:?}"),
         )
         .with_header(header::ACCEPT, "application/json")
@@ -155,90 +227,32 @@ impl Problem {
     /// login is told to wait.
     pub fn from_error(error: AccountError, retry_after: Duration) -> Problem {
         use AccountError as E;
-        let (status, slug, title) = match error {
-            E::InvalidCredentials => (
-                StatusCode::UNAUTHORIZED,
-                "invalid-credentials",
-                "wrong name or password",
-            ),
-            E::Unauthenticated => {
-                let mut problem = Problem::invalid_token(
-                    "the session token is unknown, logged out or expired: log in again",
-                );
-                problem.error = Some(error);
-                return problem;
-            }
-            E::Throttled => (
-                StatusCode::TOO_MANY_REQUESTS,
-                "login-throttled",
-                "too many failed logins for this name",
-            ),
-            E::NameTaken => (StatusCode::CONFLICT, "name-taken", "the name is taken"),
-            E::InvalidName => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-name",
-                "the name is not acceptable",
-            ),
-            E::InvalidPassword => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-password",
-                "the password is not acceptable",
-            ),
-            E::InvalidAmount => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-amount",
-                "the amount is not acceptable",
-            ),
-            E::InsufficientFunds => (
-                StatusCode::CONFLICT,
-                "insufficient-funds",
-                "the balance is too small",
-            ),
-            E::Overflow => (
-                StatusCode::CONFLICT,
-                "balance-overflow",
-                "the balance would be too large",
-            ),
-            E::RecipientNotFound => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "recipient-not-found",
-                "there is no open account with that name",
-            ),
-            E::SameAccount => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "same-account",
-                "a transfer needs another account",
-            ),
-            E::NonZeroBalance => (
-                StatusCode::CONFLICT,
-                "non-zero-balance",
-                "the account still holds money",
-            ),
-            E::AccountClosed => (
-                StatusCode::FORBIDDEN,
-                "account-closed",
-                "the account is closed",
-            ),
-            E::IdempotencyConflict => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "idempotency-key-reused",
-                "the idempotency key was used for a different request",
-            ),
-            E::InvalidPage => (
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-page",
-                "the page size is not acceptable",
-            ),
-            E::StorageFailure => (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "storage-failure",
-                "the ledger is unavailable",
-            ),
+        let (status, kind) = match error {
+            E::InvalidCredentials => (StatusCode::UNAUTHORIZED, INVALID_CREDENTIALS),
+            E::Unauthenticated => (StatusCode::UNAUTHORIZED, UNAUTHENTICATED),
+            E::Throttled => (StatusCode::TOO_MANY_REQUESTS, THROTTLED),
+            E::NameTaken => (StatusCode::CONFLICT, NAME_TAKEN),
+            E::InvalidName => (StatusCode::UNPROCESSABLE_ENTITY, INVALID_NAME),
+            E::InvalidPassword => (StatusCode::UNPROCESSABLE_ENTITY, INVALID_PASSWORD),
+            E::InvalidAmount => (StatusCode::UNPROCESSABLE_ENTITY, INVALID_AMOUNT),
+            E::InsufficientFunds => (StatusCode::CONFLICT, INSUFFICIENT_FUNDS),
+            E::Overflow => (StatusCode::CONFLICT, OVERFLOW),
+            E::RecipientNotFound => (StatusCode::UNPROCESSABLE_ENTITY, RECIPIENT_NOT_FOUND),
+            E::SameAccount => (StatusCode::UNPROCESSABLE_ENTITY, SAME_ACCOUNT),
+            E::NonZeroBalance => (StatusCode::CONFLICT, NON_ZERO_BALANCE),
+            E::AccountClosed => (StatusCode::FORBIDDEN, ACCOUNT_CLOSED),
+            E::IdempotencyConflict => (StatusCode::UNPROCESSABLE_ENTITY, KEY_REUSED),
+            E::InvalidPage => (StatusCode::UNPROCESSABLE_ENTITY, INVALID_PAGE),
+            E::StorageFailure => (StatusCode::SERVICE_UNAVAILABLE, STORAGE_FAILURE),
         };
-        let mut problem = Problem::new(status, slug, title, describe(error));
+        let mut problem = Problem::new(status, kind, describe(error));
         problem.error = Some(error);
         match error {
             E::InvalidCredentials => problem.with_header(header::WWW_AUTHENTICATE, REALM),
+            E::Unauthenticated => problem.with_header(
+                header::WWW_AUTHENTICATE,
+                format!("{REALM}, error=\"invalid_token\""),
+            ),
             E::Throttled => problem.with_header(
                 header::RETRY_AFTER,
                 retry_after.as_secs().max(1).to_string(),
@@ -252,31 +266,19 @@ impl Problem {
     pub fn from_status(reply: &Reply) -> Problem {
         let message = String::from_utf8_lossy(&reply.body).into_owned();
         match reply.status {
-            Status::ResourceExhausted => Problem::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "busy",
-                "the server is busy",
-                message,
-            )
-            .with_header(header::RETRY_AFTER, "1"),
-            Status::Unavailable | Status::Cancelled => Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "the server cannot answer now",
-                message,
-            )
-            .with_header(header::RETRY_AFTER, "1"),
-            Status::DeadlineExceeded => Problem::new(
-                StatusCode::GATEWAY_TIMEOUT,
-                "deadline-exceeded",
-                "the call took too long",
-                message,
-            ),
+            Status::ResourceExhausted => Problem::new(StatusCode::TOO_MANY_REQUESTS, BUSY, message)
+                .with_header(header::RETRY_AFTER, "1"),
+            Status::Unavailable | Status::Cancelled => {
+                Problem::new(StatusCode::SERVICE_UNAVAILABLE, UNAVAILABLE, message)
+                    .with_header(header::RETRY_AFTER, "1")
+            }
+            Status::DeadlineExceeded => {
+                Problem::new(StatusCode::GATEWAY_TIMEOUT, DEADLINE_EXCEEDED, message)
+            }
             Status::BadRequest => Problem::bad_request(message),
             _ => Problem::new(
                 StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                "the server failed",
+                INTERNAL,
                 format!("{}: {message}", reply.status),
             ),
         }
@@ -285,8 +287,8 @@ impl Problem {
     /// The response: `application/problem+json` with the security headers.
     pub fn into_response(self) -> http::Response<Vec<u8>> {
         let mut json = serde_json::json!({
-            "type": format!("/problems/{}", self.slug),
-            "title": self.title,
+            "type": format!("/problems#{}", self.kind.slug),
+            "title": self.kind.title,
             "status": self.status.as_u16(),
             "detail": self.detail,
         });
@@ -300,6 +302,44 @@ impl Problem {
         }
         response
     }
+}
+
+/// `GET /problems`: every kind of problem, each under its slug as an anchor, so that a
+/// problem's `type` URI leads to its description.
+pub(crate) fn catalogue() -> String {
+    let mut html = String::from(
+        "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <title>Problem types</title>\n<link rel=\"stylesheet\" href=\"/app.css\">\n</head>\n\
+         <body>\n<h1>Problem types</h1>\n<p>Errors of the account REST API are RFC 9457 \
+         problem details; their <code>type</code> is <code>/problems#&lt;name&gt;</code>.</p>\n",
+    );
+    for kind in KINDS {
+        html.push_str(&format!(
+            "<section class=\"card\" id=\"{}\">\n<h2>{}</h2>\n<p><strong>{}</strong></p>\n<p>{}</p>\n</section>\n",
+            escape(kind.slug),
+            escape(kind.slug),
+            escape(kind.title),
+            escape(kind.about),
+        ));
+    }
+    html.push_str("</body>\n</html>\n");
+    html
+}
+
+/// `text` with the characters HTML gives a meaning escaped.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 /// The variant name of `error`, as the JSON mapping spells enums.
@@ -330,7 +370,7 @@ fn describe(error: AccountError) -> &'static str {
     use AccountError as E;
     match error {
         E::InvalidCredentials => "the name or the password is wrong",
-        E::Unauthenticated => "the session token is unknown, logged out or expired",
+        E::Unauthenticated => "the session token is unknown, logged out or expired: log in again",
         E::Throttled => "too many failed logins for this name recently: wait and try again",
         E::NameTaken => "that name is taken, or looks too much like one that is",
         E::InvalidName => {
@@ -393,7 +433,7 @@ mod tests {
                 "{error:?}"
             );
             assert!(!problem.detail.is_empty());
-            assert!(problem.title.starts_with(char::is_lowercase));
+            assert!(problem.kind.title.starts_with(char::is_lowercase));
         }
     }
 
@@ -407,9 +447,47 @@ mod tests {
             "application/problem+json"
         );
         let body: serde_json::Value = serde_json::from_slice(response.body()).unwrap();
-        assert_eq!(body["type"], "/problems/insufficient-funds");
+        assert_eq!(body["type"], "/problems#insufficient-funds");
         assert_eq!(body["status"], 409);
         assert_eq!(body["error"], "InsufficientFunds");
+    }
+
+    #[test]
+    fn every_kind_has_a_unique_slug_and_is_in_the_catalogue() {
+        let html = catalogue();
+        for (i, kind) in KINDS.iter().enumerate() {
+            assert!(
+                KINDS[..i].iter().all(|k| k.slug != kind.slug),
+                "{}",
+                kind.slug
+            );
+            assert!(html.contains(&format!("id=\"{}\"", kind.slug)));
+            assert!(kind.about.ends_with('.'), "{}", kind.slug);
+        }
+        // The about texts are escaped: no markup but the page's own.
+        assert!(html.contains("Bearer &lt;token&gt;"));
+        let mut problems = ALL.map(|e| Problem::from_error(e, Duration::ZERO)).to_vec();
+        problems.extend([
+            Problem::bad_request("x"),
+            Problem::missing_idempotency_key(),
+            Problem::no_credentials(),
+            Problem::forbidden("x"),
+            Problem::wrong_current_password(),
+            Problem::not_found("/x"),
+            Problem::method_not_allowed(&http::Method::GET, "POST"),
+            Problem::unsupported_media_type("text/plain"),
+        ]);
+        for status in [
+            Status::ResourceExhausted,
+            Status::Unavailable,
+            Status::DeadlineExceeded,
+            Status::Internal,
+        ] {
+            problems.push(Problem::from_status(&Reply::error(status, "x")));
+        }
+        for problem in problems {
+            assert!(KINDS.contains(&problem.kind), "{:?}", problem.kind);
+        }
     }
 
     #[test]

@@ -440,16 +440,8 @@ impl Context<'_> {
         let token = parts.token()?;
         let key = parts.optional_key()?;
         let body: Body = parts.json()?;
-        let wrong_password = || {
-            let mut problem =
-                Problem::from_error(AccountError::InvalidCredentials, self.retry_after);
-            // The session is fine: 401 would tell the client to log in again.
-            problem.status = StatusCode::FORBIDDEN;
-            problem.headers.clear();
-            problem.detail = "the current password is wrong".to_owned();
-            problem
-        };
-        let old = Password::new(&body.current_password).map_err(|_| wrong_password())?;
+        let old =
+            Password::new(&body.current_password).map_err(|_| Problem::wrong_current_password())?;
         let request = PasswordRequest {
             token,
             key,
@@ -459,7 +451,7 @@ impl Context<'_> {
         match self.call(self.methods.change_password, request).await {
             Ok(()) => Ok(no_content()),
             Err(problem) if problem.error == Some(AccountError::InvalidCredentials) => {
-                Err(wrong_password())
+                Err(Problem::wrong_current_password())
             }
             Err(problem) => Err(problem),
         }

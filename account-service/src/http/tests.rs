@@ -38,7 +38,7 @@ impl Answer {
         assert_eq!(self.header("content-type"), "application/problem+json");
         assert_eq!(
             self.json["type"],
-            format!("/problems/{slug}"),
+            format!("/problems#{slug}"),
             "{:?}",
             self.json
         );
@@ -765,6 +765,7 @@ fn serves_names_exactly_the_paths_handle_answers() {
         "/",
         "/app.js",
         "/app.css",
+        "/problems",
         "/accounts",
         "/accounts/me/x",
         "/sessions",

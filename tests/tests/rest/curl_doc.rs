@@ -67,7 +67,7 @@ fn the_curl_examples_of_the_http_doc_run_as_written() {
         "HTTP/1.1 401 Unauthorized",
         r#"www-authenticate: Bearer realm="accounts""#,
         r#""name":"alicia""#,
-        r#""type":"/problems/unauthenticated""#,
+        r#""type":"/problems#unauthenticated""#,
         r#""status":"Closed""#,
     ];
     let mut rest = stdout.as_ref();
