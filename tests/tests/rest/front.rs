@@ -106,22 +106,29 @@ fn read_request(reader: &mut impl BufRead) -> Result<http::Request<Vec<u8>>, &'s
             return Err("incomplete or oversized request head");
         }
     }
-    let mut headers = [httparse::EMPTY_HEADER; 64];
-    let mut parsed = httparse::Request::new(&mut headers);
-    parsed.parse(&head).map_err(|_| "malformed request head")?;
-    let mut builder = http::Request::builder()
-        .method(parsed.method.ok_or("no method")?)
-        .uri(parsed.path.ok_or("no path")?);
+    // Request line and headers, as HTTP/1.1 writes them; anything else is refused.
+    let head = std::str::from_utf8(&head).map_err(|_| "the request head is not UTF-8")?;
+    let mut lines = head.trim_end_matches("\r\n").split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let mut parts = request_line.split(' ');
+    let (Some(method), Some(target), Some("HTTP/1.1"), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
+        return Err("malformed request line");
+    };
+    let mut builder = http::Request::builder().method(method).uri(target);
     let mut length = 0;
-    for header in parsed.headers.iter() {
-        if header.name.eq_ignore_ascii_case("content-length") {
-            length = std::str::from_utf8(header.value)
+    for line in lines {
+        let (name, value) = line.split_once(':').ok_or("malformed header")?;
+        let value = value.trim();
+        if name.eq_ignore_ascii_case("content-length") {
+            length = value
+                .parse::<usize>()
                 .ok()
-                .and_then(|v| v.parse::<usize>().ok())
                 .filter(|n| *n <= MAX_BODY)
                 .ok_or("bad Content-Length")?;
         }
-        builder = builder.header(header.name, header.value);
+        builder = builder.header(name, value);
     }
     let mut body = vec![0; length];
     reader
