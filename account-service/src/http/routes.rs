@@ -221,14 +221,6 @@ impl Context<'_> {
             return Some(Err(Problem::not_found(&parts.path)));
         }
         let allow = route.allow();
-        if parts.method == Method::OPTIONS {
-            let mut response = Response::new(Vec::new());
-            *response.status_mut() = StatusCode::NO_CONTENT;
-            response
-                .headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static(allow));
-            return Some(Ok(response));
-        }
         if allow.split(", ").any(|m| m == parts.method.as_str()) {
             None
         } else {
