@@ -10,7 +10,7 @@
 //!
 //! # Examples
 //!
-//! Serve the API from an in-process [`ServeAccounts`](crate::ServeAccounts):
+//! Serve the API from an in-process [`ServeAccounts`]:
 //!
 //! ```
 //! use account_service::http::RestApi;
