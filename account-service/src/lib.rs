@@ -54,6 +54,7 @@ mod auth;
 mod config;
 mod db;
 mod error;
+pub mod http;
 mod serve;
 mod service;
 pub mod store;

@@ -6,6 +6,7 @@ mod fixtures;
 mod json;
 mod protocol;
 mod python;
+mod rest;
 mod roundtrip;
 mod rpc;
 mod snapshots;
