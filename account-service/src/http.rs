@@ -51,6 +51,7 @@ use crate::store::Store;
 use core::future::Future;
 use core::pin::Pin;
 use rpc_runtime::frame::Status;
+use rpc_runtime::server::{HttpContext, HttpFuture, HttpRoutes};
 use rpc_runtime::service::{Reply, Service as _};
 use std::time::Duration;
 
@@ -77,6 +78,38 @@ impl<S: Store> Backend for ServeAccounts<S> {
                 format!("the account service has no method {method:#010x}"),
             ))),
         }
+    }
+}
+
+/// Calls made through the server's own call path, so that REST calls carry the client's
+/// address (for the login throttle), deadlines and limits like binary calls.
+impl Backend for HttpContext {
+    fn call(&self, method: u32, body: Vec<u8>) -> BackendCall {
+        Box::pin(HttpContext::call(self, method, body))
+    }
+}
+
+/// The server's routing hook: the account routes and the page are answered here, every other
+/// path falls through to the runtime's built-in routes (`/health`, `/describe`, the generic
+/// `/{Service}/{method}` calls).
+impl HttpRoutes for RestApi {
+    fn route(
+        &self,
+        request: http::Request<Vec<u8>>,
+        ctx: HttpContext,
+    ) -> Result<HttpFuture, http::Request<Vec<u8>>> {
+        if !self.serves(request.uri().path()) {
+            return Err(request);
+        }
+        let api = self.clone();
+        Ok(Box::pin(async move {
+            let path = request.uri().path().to_owned();
+            match api.handle(&ctx, request).await {
+                Some(response) => response,
+                // `serves` said yes, so `handle` answers; a 404 keeps this total anyway.
+                None => problem::Problem::not_found(&path).into_response(),
+            }
+        }))
     }
 }
 

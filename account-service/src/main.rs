@@ -6,6 +6,7 @@
 //! cargo run --release --bin account-server -- --listen tcp://0.0.0.0:7878 --db /var/lib/accounts.db
 //! ```
 
+use account_service::http::RestApi;
 use account_service::{AccountService, Config, ServeAccounts};
 use clap::Parser;
 use rpc_runtime::server::{Limits, shutdown_on_signals};
@@ -133,6 +134,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(threads) = args.hash_threads {
         config.hashing_threads = threads;
     }
+    let retry_after = config.login_throttle.lockout;
     let service = AccountService::open(config)?;
 
     let limits = Limits {
@@ -147,6 +149,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut builder = Server::builder()
         .serve(ServeAccounts::new(service.clone()))
+        .http_routes(RestApi::new().with_login_retry_after(retry_after))
         .limits(limits);
     for endpoint in &args.listen {
         builder = builder.listen(endpoint.clone());

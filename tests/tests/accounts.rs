@@ -28,4 +28,4 @@ mod idempotency;
 mod library;
 mod overload;
 mod security;
-mod support;
+pub(crate) mod support;
