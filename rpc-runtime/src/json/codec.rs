@@ -280,6 +280,7 @@ fn encode_record(
 /// }
 ///
 /// let codec = MethodCodec::new(&CalcClient::SCHEMA.methods[0])?;
+/// assert_eq!((codec.name(), codec.id()), ("add", CalcClient::SCHEMA.methods[0].id));
 /// let request = codec.request_from_json(br#"{"a": "2", "b": 3}"#)?;
 /// assert_eq!(request, Add { a: 2, b: 3 }.to_vec());
 /// assert_eq!(codec.request_from_query("a=2&b=3")?, request);
@@ -296,6 +297,7 @@ fn encode_record(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MethodCodec {
     name: String,
+    id: u32,
     read_only: bool,
     request: MessageCodec,
     response: MessageCodec,
@@ -311,6 +313,7 @@ impl MethodCodec {
     pub fn new(method: &MethodSchema) -> Result<Self> {
         Ok(MethodCodec {
             name: method.name.to_owned(),
+            id: method.id,
             read_only: method.read_only,
             request: MessageCodec::from_shape(&method.request)?,
             response: MessageCodec::from_shape(&method.response)?,
@@ -344,6 +347,7 @@ impl MethodCodec {
     pub fn from_desc(method: &MethodDesc) -> Result<Self> {
         Ok(MethodCodec {
             name: method.name.clone(),
+            id: method.id,
             read_only: method.read_only,
             request: MessageCodec::new(method.request.clone())?,
             response: MessageCodec::new(method.response.clone())?,
@@ -354,6 +358,11 @@ impl MethodCodec {
     /// The method's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The method's id, as requests carry it.
+    pub fn id(&self) -> u32 {
+        self.id
     }
 
     /// Whether the method is read-only (may be called with `GET`).
