@@ -50,7 +50,11 @@ pub fn document(
     version: &str,
     services: &[&ServiceSchema],
 ) -> Result<Value, DescError> {
-    Ok(from_describe(title, version, &DescribeDoc::new(services)?))
+    Ok(from_describe(
+        title,
+        version,
+        &DescribeDoc::new(crate::frame::VERSION, services)?,
+    ))
 }
 
 /// The OpenAPI document for the services of a `describe` reply.

@@ -52,14 +52,15 @@ pub struct MethodDesc {
 }
 
 impl DescribeDoc {
-    /// The document for these services.
+    /// The document for these services, served over protocol version `protocol`
+    /// ([`frame::VERSION`](crate::frame::VERSION)).
     ///
     /// # Errors
     ///
     /// [`DescError`] for layouts no derived type produces.
-    pub fn new(services: &[&ServiceSchema]) -> Result<DescribeDoc, DescError> {
+    pub fn new(protocol: u8, services: &[&ServiceSchema]) -> Result<DescribeDoc, DescError> {
         Ok(DescribeDoc {
-            protocol: crate::frame::VERSION,
+            protocol,
             services: services
                 .iter()
                 .map(|s| ServiceDesc::from_schema(s))

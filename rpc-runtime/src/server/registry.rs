@@ -60,7 +60,7 @@ impl Registry {
                 }
             }
         }
-        let describe = crate::schema::DescribeDoc::new(&schemas)
+        let describe = crate::schema::DescribeDoc::new(crate::frame::VERSION, &schemas)
             .map_err(ServeError::Describe)?
             .to_json();
         Ok(Registry {
