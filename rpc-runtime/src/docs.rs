@@ -12,5 +12,6 @@ pub mod protocol {}
 #[doc = include_str!("../../docs/ARCHITECTURE.md")]
 pub mod architecture {}
 
+#[cfg(feature = "json")]
 #[doc = include_str!("../../docs/JSON.md")]
 pub mod json {}

@@ -44,6 +44,8 @@ pub mod frame;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod message;
+#[cfg(feature = "json")]
+pub mod openapi;
 pub mod schema;
 pub mod server;
 pub mod service;

@@ -1,10 +1,12 @@
 //! Machine-readable descriptions of services: method names, ids, message formats, fingerprints.
 
 mod desc;
+mod describe;
 
 pub use desc::{
     DescError, FieldDesc, MAX_DESCRIBED_SIZE, MessageDesc, RecordDesc, TypeDesc, VariantDesc,
 };
+pub use describe::{DescribeDoc, MethodDesc, ServiceDesc};
 
 use crate::message::Shape;
 
@@ -78,64 +80,6 @@ impl ServiceSchema {
     pub fn method(&self, id: u32) -> Option<&MethodSchema> {
         self.methods.iter().find(|m| m.id == id)
     }
-
-    /// The schema as a JSON object (what the built-in `describe` call returns per service).
-    pub fn to_json(&self) -> String {
-        let methods: Vec<String> = self
-            .methods
-            .iter()
-            .map(|m| {
-                format!(
-                    "{{\"name\":{},\"id\":{},\"fingerprint\":{},\"request\":{},\"response\":{},\"error\":{}}}",
-                    json_str(m.name),
-                    m.id,
-                    m.fingerprint,
-                    shape_json(&m.request),
-                    shape_json(&m.response),
-                    shape_json(&m.error)
-                )
-            })
-            .collect();
-        format!(
-            "{{\"service\":{},\"methods\":[{}]}}",
-            json_str(self.name),
-            methods.join(",")
-        )
-    }
-}
-
-fn shape_json(shape: &Shape) -> String {
-    match shape {
-        Shape::Unit => "{\"kind\":\"unit\",\"format\":\"\",\"size\":0}".to_owned(),
-        Shape::Record { format, size, .. } => {
-            format!(
-                "{{\"kind\":\"record\",\"format\":{},\"size\":{size}}}",
-                json_str(format)
-            )
-        }
-        Shape::List { format, size, .. } => {
-            format!(
-                "{{\"kind\":\"list\",\"format\":{},\"size\":{size}}}",
-                json_str(format)
-            )
-        }
-    }
-}
-
-/// A JSON string literal for `s`.
-pub(crate) fn json_str(s: &str) -> String {
-    let mut out = String::with_capacity(s.len() + 2);
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-    out
 }
 
 const FNV_OFFSET: u32 = 0x811c_9dc5;
@@ -180,10 +124,5 @@ mod tests {
         assert_eq!(fnv1a(FNV_OFFSET, b""), 0x811c_9dc5);
         assert_eq!(fnv1a(FNV_OFFSET, b"a"), 0xe40c_292c);
         assert_eq!(fnv1a(FNV_OFFSET, b"foobar"), 0xbf9c_f968);
-    }
-
-    #[test]
-    fn json_escapes() {
-        assert_eq!(json_str("a\"b\\c\n"), "\"a\\\"b\\\\c\\u000a\"");
     }
 }

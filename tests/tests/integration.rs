@@ -4,6 +4,7 @@ mod account_messages;
 mod accounts;
 mod fixtures;
 mod json;
+mod openapi;
 mod protocol;
 mod python;
 mod rest;

@@ -4,7 +4,7 @@ use super::decode::Decoder;
 use super::encode::Encoder;
 use super::error::{JsonError, Result};
 use super::query;
-use crate::schema::{DescError, MessageDesc, MethodSchema, RecordDesc};
+use crate::schema::{DescError, MessageDesc, MethodDesc, MethodSchema, RecordDesc};
 use crate::service::Reply;
 use crate::status::Status;
 use serde_json::Value;
@@ -280,6 +280,7 @@ fn encode_record(
 /// }
 ///
 /// let codec = MethodCodec::new(&CalcClient::SCHEMA.methods[0])?;
+/// assert_eq!((codec.name(), codec.id()), ("add", CalcClient::SCHEMA.methods[0].id));
 /// let request = codec.request_from_json(br#"{"a": "2", "b": 3}"#)?;
 /// assert_eq!(request, Add { a: 2, b: 3 }.to_vec());
 /// assert_eq!(codec.request_from_query("a=2&b=3")?, request);
@@ -296,6 +297,7 @@ fn encode_record(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MethodCodec {
     name: String,
+    id: u32,
     read_only: bool,
     request: MessageCodec,
     response: MessageCodec,
@@ -311,6 +313,7 @@ impl MethodCodec {
     pub fn new(method: &MethodSchema) -> Result<Self> {
         Ok(MethodCodec {
             name: method.name.to_owned(),
+            id: method.id,
             read_only: method.read_only,
             request: MessageCodec::from_shape(&method.request)?,
             response: MessageCodec::from_shape(&method.response)?,
@@ -318,30 +321,48 @@ impl MethodCodec {
         })
     }
 
-    /// The codec of a method known from a description, such as a server's `describe` output.
+    /// The codec of a method known from a server's `describe` output.
     ///
     /// # Errors
     ///
     /// [`JsonError::Schema`] when a message description is malformed.
-    pub fn from_desc(
-        name: impl Into<String>,
-        read_only: bool,
-        request: MessageDesc,
-        response: MessageDesc,
-        error: MessageDesc,
-    ) -> Result<Self> {
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use rpc_runtime::json::MethodCodec;
+    /// use rpc_runtime::schema::DescribeDoc;
+    ///
+    /// // What `describe` returned, cut down to one method.
+    /// let describe = r#"{"protocol":1,"services":[{"service":"Calc","methods":[{
+    ///     "name":"neg","id":1,"fingerprint":2,"read_only":true,
+    ///     "request":{"kind":"record","format":"!q","size":8,"order":"!","type":
+    ///         {"kind":"record","fields":[{"name":"n","type":{"kind":"int","size":8,"signed":true}}]}},
+    ///     "response":{"kind":"unit"},"error":{"kind":"unit"}}]}]}"#;
+    /// let doc: DescribeDoc = serde_json::from_str(describe).unwrap();
+    /// let codec = MethodCodec::from_desc(&doc.services[0].methods[0])?;
+    /// assert_eq!(codec.request_from_json(br#"{"n": "-2"}"#)?, (-2i64).to_be_bytes());
+    /// # Ok::<(), rpc_runtime::json::JsonError>(())
+    /// ```
+    pub fn from_desc(method: &MethodDesc) -> Result<Self> {
         Ok(MethodCodec {
-            name: name.into(),
-            read_only,
-            request: MessageCodec::new(request)?,
-            response: MessageCodec::new(response)?,
-            error: MessageCodec::new(error)?,
+            name: method.name.clone(),
+            id: method.id,
+            read_only: method.read_only,
+            request: MessageCodec::new(method.request.clone())?,
+            response: MessageCodec::new(method.response.clone())?,
+            error: MessageCodec::new(method.error.clone())?,
         })
     }
 
     /// The method's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The method's id, as requests carry it.
+    pub fn id(&self) -> u32 {
+        self.id
     }
 
     /// Whether the method is read-only (may be called with `GET`).

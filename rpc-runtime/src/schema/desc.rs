@@ -65,12 +65,13 @@ pub enum DescError {
 /// The type of a value in a Wire message.
 ///
 /// Serialised (feature `json`) as an object whose `"kind"` names the variant in snake_case, with
-/// the variant's fields beside it: `{"kind":"int","size":4,"signed":false}`.
+/// the variant's fields beside it: `{"kind":"int","size":4,"signed":false}`. Readers ignore
+/// keys they do not know, so later versions may add some.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 #[cfg_attr(
     feature = "json",
     derive(serde::Serialize, serde::Deserialize),
-    serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)
+    serde(tag = "kind", rename_all = "snake_case")
 )]
 #[non_exhaustive]
 pub enum TypeDesc {
@@ -135,11 +136,7 @@ pub enum TypeDesc {
 
 /// A named field of a [`TypeDesc::Record`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "json",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 pub struct FieldDesc {
     /// The field's name (`"0"`, `"1"`, … in tuple structs).
     pub name: String,
@@ -150,11 +147,7 @@ pub struct FieldDesc {
 
 /// A variant of a [`TypeDesc::Enum`].
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "json",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 pub struct VariantDesc {
     /// The variant's name.
     pub name: String,
@@ -186,11 +179,7 @@ pub enum MessageDesc {
 
 /// One record type: its Python format, size, byte order and type tree.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-#[cfg_attr(
-    feature = "json",
-    derive(serde::Serialize, serde::Deserialize),
-    serde(deny_unknown_fields)
-)]
+#[cfg_attr(feature = "json", derive(serde::Serialize, serde::Deserialize))]
 pub struct RecordDesc {
     /// The Python `struct` format, prefix included.
     pub format: String,

@@ -40,6 +40,10 @@ pub enum ServeError {
     /// The server was built with nothing to listen on.
     #[error("no endpoint to listen on")]
     NoEndpoints,
+    /// A served message type has a layout no derived type produces, so `describe` cannot
+    /// describe it.
+    #[error("cannot describe the served services")]
+    Describe(#[source] crate::schema::DescError),
     /// Starting worker threads failed.
     #[error("cannot start worker threads")]
     Threads(#[source] std::io::Error),

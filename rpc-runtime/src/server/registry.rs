@@ -60,15 +60,9 @@ impl Registry {
                 }
             }
         }
-        let describe = format!(
-            "{{\"protocol\":{},\"services\":[{}]}}",
-            crate::frame::VERSION,
-            schemas
-                .iter()
-                .map(|s| s.to_json())
-                .collect::<Vec<_>>()
-                .join(",")
-        );
+        let describe = crate::schema::DescribeDoc::new(crate::frame::VERSION, &schemas)
+            .map_err(ServeError::Describe)?
+            .to_json();
         Ok(Registry {
             methods,
             describe: describe.into_bytes(),

@@ -30,16 +30,16 @@ fn check_describe(json: &str) {
     assert!(json.ends_with("}]}]}"), "{json}");
     for m in LabClient::SCHEMA.methods {
         let entry = format!(
-            r#"{{"name":"{}","id":{},"fingerprint":{},"#,
-            m.name, m.id, m.fingerprint
+            r#"{{"name":"{}","id":{},"fingerprint":{},"read_only":{},"#,
+            m.name, m.id, m.fingerprint, m.read_only
         );
         assert!(json.contains(&entry), "{json} lacks {entry}");
     }
     for needle in [
-        r#""request":{"kind":"record","format":"!Iq","size":12}"#,
-        r#""response":{"kind":"list","format":"!Iq","size":12}"#,
-        r#""request":{"kind":"unit","format":"","size":0}"#,
-        r#""error":{"kind":"record","format":"!B","size":1}"#,
+        r#""request":{"kind":"record","format":"!Iq","size":12,"order":"!","type":{"kind":"record","fields":[{"name":"id","type":{"kind":"int","size":4,"signed":false}},"#,
+        r#""response":{"kind":"list","format":"!Iq","size":12,"order":"!","type":"#,
+        r#""request":{"kind":"unit"}"#,
+        r#""error":{"kind":"record","format":"!B","size":1,"order":"!","type":{"kind":"enum","name":"LabError""#,
     ] {
         assert!(json.contains(needle), "{json} lacks {needle}");
     }
