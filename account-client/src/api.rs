@@ -270,8 +270,10 @@ pub trait Accounts {
     /// Ends a session.
     async fn logout(&self, request: Auth) -> Result<(), AccountError>;
     /// The session's account.
+    #[rpc(read_only)]
     async fn get(&self, request: Auth) -> Result<AccountInfo, AccountError>;
     /// A page of all accounts (names and status only).
+    #[rpc(read_only)]
     async fn list(&self, request: ListRequest) -> Result<Vec<AccountSummary>, AccountError>;
     /// Renames the session's account. Idempotent by key.
     async fn rename(&self, request: RenameRequest) -> Result<AccountInfo, AccountError>;
@@ -284,6 +286,7 @@ pub trait Accounts {
     /// Moves money to another account, atomically. Idempotent by key.
     async fn transfer(&self, request: TransferRequest) -> Result<Receipt, AccountError>;
     /// A page of the session account's ledger, newest first.
+    #[rpc(read_only)]
     async fn history(&self, request: HistoryRequest) -> Result<Vec<Entry>, AccountError>;
     /// Closes the session's account, which must hold no money. Idempotent by key.
     async fn close(&self, request: CloseRequest) -> Result<AccountInfo, AccountError>;

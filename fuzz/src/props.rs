@@ -99,12 +99,22 @@ fn walk(layout: &[rpc_runtime::wire::Item], native: bool, mask: &mut Vec<bool>) 
                 }
                 mask.extend(std::iter::repeat_n(code == b'x', count * size));
             }
-            Item::Field { layout, .. } => walk(layout, native, mask),
-            Item::Repeat { count, layout } => {
-                for _ in 0..count {
-                    walk(layout, native, mask);
+            Item::Field { layout, .. } | Item::Typed { layout, .. } => walk(layout, native, mask),
+            Item::Repeat { count, layout } => match rpc_runtime::wire::layout::counted_run(layout) {
+                Some((_, size, align)) => {
+                    if native && align > 1 {
+                        while !mask.len().is_multiple_of(align) {
+                            mask.push(true);
+                        }
+                    }
+                    mask.extend(std::iter::repeat_n(false, count * size));
                 }
-            }
+                None => {
+                    for _ in 0..count {
+                        walk(layout, native, mask);
+                    }
+                }
+            },
             _ => panic!("unknown layout item {item:?}"),
         }
     }

@@ -20,6 +20,10 @@ pub mod kw {
     pub const CRATE: &str = "crate";
     /// `pad`: a `[u8; N]` field that stands for N padding bytes.
     pub const PAD: &str = "pad";
+    /// The attribute on a `#[service]` method: `#[rpc(read_only)]`.
+    pub const RPC: &str = "rpc";
+    /// `read_only`: a method that changes nothing, so HTTP may call it with `GET`.
+    pub const READ_ONLY: &str = "read_only";
 }
 
 /// What one attribute's keywords are called in messages: "wire attribute", "service argument".

@@ -11,3 +11,6 @@ pub mod protocol {}
 
 #[doc = include_str!("../../docs/ARCHITECTURE.md")]
 pub mod architecture {}
+
+#[doc = include_str!("../../docs/JSON.md")]
+pub mod json {}

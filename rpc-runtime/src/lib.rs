@@ -41,6 +41,8 @@ pub mod docs;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+#[cfg(feature = "json")]
+pub mod json;
 pub mod message;
 pub mod schema;
 pub mod server;
@@ -87,6 +89,11 @@ pub use rpc_macros::Wire;
 ///   `Calc.method`, so reordering methods changes nothing), its message formats and a
 ///   fingerprint the server checks on every call.
 ///
+/// A method marked `#[rpc(read_only)]` changes nothing: its schema says so
+/// ([`MethodSchema::read_only`](schema::MethodSchema::read_only)), and the HTTP face also
+/// serves it on `GET` and `HEAD`, with the request's fields as query parameters. The mark is
+/// not part of the fingerprint; `rpc` takes no other option.
+///
 /// # Examples
 ///
 /// ```
@@ -105,8 +112,11 @@ pub use rpc_macros::Wire;
 /// #[service]
 /// pub trait Calc {
 ///     /// Adds two numbers.
+///     #[rpc(read_only)]
 ///     async fn add(&self, request: Add) -> Result<Sum, CalcError>;
 /// }
+///
+/// assert!(CalcClient::SCHEMA.methods[0].read_only);
 ///
 /// struct Calculator;
 ///

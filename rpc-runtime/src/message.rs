@@ -1,6 +1,6 @@
 //! What an RPC method takes and returns: a Wire record, a list of records, or nothing.
 
-use crate::wire::{self, Wire};
+use crate::wire::{self, ByteOrder, Item, Wire};
 use crate::wire::{WireError, WireResult};
 
 /// The shape of a message on the wire, for schemas and `describe`.
@@ -15,6 +15,10 @@ pub enum Shape {
         format: &'static str,
         /// Its size in bytes.
         size: usize,
+        /// The record's layout tree: field names, text, enums (what the JSON mapping reads).
+        layout: &'static [Item],
+        /// The record's byte order.
+        order: ByteOrder,
     },
     /// A count-prefixed list of records (see [`docs::wire`](crate::docs::wire)).
     List {
@@ -22,6 +26,10 @@ pub enum Shape {
         format: &'static str,
         /// One record's size in bytes.
         size: usize,
+        /// One record's layout tree.
+        layout: &'static [Item],
+        /// The records' byte order, which the count uses too.
+        order: ByteOrder,
     },
 }
 
@@ -69,6 +77,8 @@ impl<T: Wire + Send + 'static> Message for T {
     const SHAPE: Shape = Shape::Record {
         format: T::FORMAT,
         size: T::SIZE,
+        layout: T::LAYOUT,
+        order: T::ORDER,
     };
 
     #[inline]
@@ -87,6 +97,8 @@ impl<T: Wire + Send + 'static> Message for Vec<T> {
     const SHAPE: Shape = Shape::List {
         format: T::FORMAT,
         size: T::SIZE,
+        layout: T::LAYOUT,
+        order: T::ORDER,
     };
 
     fn encode(&self, out: &mut Vec<u8>) -> WireResult<()> {

@@ -2,7 +2,7 @@
 
 pub use crate::service::{Call, bad_request};
 pub use crate::wire::layout::{
-    Item, format_bytes, format_len, format_str, order_compatible, size_of,
+    Item, Kind, Variant, format_bytes, format_len, format_str, order_compatible, size_of,
 };
 pub use crate::wire::prim::{pack_pad, unpack_pad};
 pub use crate::wire::{ByteOrder, Order, Wire, WireError, WireField, WireResult, pack_array};

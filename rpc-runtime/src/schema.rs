@@ -1,5 +1,11 @@
 //! Machine-readable descriptions of services: method names, ids, message formats, fingerprints.
 
+mod desc;
+
+pub use desc::{
+    DescError, FieldDesc, MAX_DESCRIBED_SIZE, MessageDesc, RecordDesc, TypeDesc, VariantDesc,
+};
+
 use crate::message::Shape;
 
 /// One method of a service, as `#[service]` describes it.
@@ -15,6 +21,9 @@ pub struct MethodSchema {
     pub response: Shape,
     /// The service's typed error for this method.
     pub error: Shape,
+    /// Whether the method only reads: `#[rpc(read_only)]` on the trait method. HTTP serves
+    /// such methods on `GET` (and `HEAD`) too. Not part of the fingerprint.
+    pub read_only: bool,
     /// A hash of the id and the three message formats. The client sends it with every call
     /// and the server compares it with its own, so a client built against another version of
     /// the service gets "schema mismatch" naming the method instead of garbled data.
@@ -40,9 +49,18 @@ impl MethodSchema {
             request,
             response,
             error,
+            read_only: false,
             // Zero means "do not check" on the wire; never produce it.
             fingerprint: if h == 0 { 1 } else { h },
         }
+    }
+}
+
+impl MethodSchema {
+    /// The same method, marked read-only (or not); what `#[rpc(read_only)]` generates.
+    pub const fn with_read_only(mut self, read_only: bool) -> Self {
+        self.read_only = read_only;
+        self
     }
 }
 
@@ -89,13 +107,13 @@ impl ServiceSchema {
 fn shape_json(shape: &Shape) -> String {
     match shape {
         Shape::Unit => "{\"kind\":\"unit\",\"format\":\"\",\"size\":0}".to_owned(),
-        Shape::Record { format, size } => {
+        Shape::Record { format, size, .. } => {
             format!(
                 "{{\"kind\":\"record\",\"format\":{},\"size\":{size}}}",
                 json_str(format)
             )
         }
-        Shape::List { format, size } => {
+        Shape::List { format, size, .. } => {
             format!(
                 "{{\"kind\":\"list\",\"format\":{},\"size\":{size}}}",
                 json_str(format)

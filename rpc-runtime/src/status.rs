@@ -51,6 +51,49 @@ impl Status {
     }
 }
 
+impl Status {
+    /// Every status, in code order.
+    pub const ALL: [Status; 10] = [
+        Status::Ok,
+        Status::Application,
+        Status::Cancelled,
+        Status::DeadlineExceeded,
+        Status::UnknownMethod,
+        Status::BadRequest,
+        Status::ResourceExhausted,
+        Status::Unavailable,
+        Status::Internal,
+        Status::SchemaMismatch,
+    ];
+
+    /// The name in snake_case, as JSON error objects carry it (`"deadline_exceeded"`).
+    ///
+    /// ```
+    /// use rpc_runtime::Status;
+    /// assert_eq!(Status::ResourceExhausted.snake_name(), "resource_exhausted");
+    /// assert_eq!(Status::from_snake_name("bad_request"), Some(Status::BadRequest));
+    /// ```
+    pub const fn snake_name(self) -> &'static str {
+        match self {
+            Status::Ok => "ok",
+            Status::Application => "application",
+            Status::Cancelled => "cancelled",
+            Status::DeadlineExceeded => "deadline_exceeded",
+            Status::UnknownMethod => "unknown_method",
+            Status::BadRequest => "bad_request",
+            Status::ResourceExhausted => "resource_exhausted",
+            Status::Unavailable => "unavailable",
+            Status::Internal => "internal",
+            Status::SchemaMismatch => "schema_mismatch",
+        }
+    }
+
+    /// The status with this [`snake_name`](Status::snake_name).
+    pub fn from_snake_name(name: &str) -> Option<Status> {
+        Status::ALL.into_iter().find(|s| s.snake_name() == name)
+    }
+}
+
 impl core::fmt::Display for Status {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         f.write_str(self.name())

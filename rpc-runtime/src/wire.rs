@@ -22,7 +22,7 @@ use core::fmt::Debug;
 
 pub use dump::hexdump;
 pub use error::{WireError, WireResult};
-pub use layout::Item;
+pub use layout::{Item, Kind, Variant};
 pub use list::{
     ListIter, list_count_format, pack_list, pack_list_into, unpack_list, unpack_list_from,
 };

@@ -3,6 +3,7 @@
 mod account_messages;
 mod accounts;
 mod fixtures;
+mod json;
 mod protocol;
 mod python;
 mod roundtrip;

@@ -20,7 +20,7 @@ use half::f16;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
-use rpc_runtime::wire::layout::{Item, align_up};
+use rpc_runtime::wire::layout::{Item, align_up, counted_run};
 use rpc_runtime::wire::{ListIter, pack_list, unpack_list, unpack_list_from};
 use rpc_runtime::{FixedStr, PascalStr, Wire, WireError};
 
@@ -34,7 +34,7 @@ fn config() -> ProptestConfig {
 }
 
 /// What the properties need to know about a fixture type beyond [`Wire`].
-trait RoundTrip: Wire + Debug + Clone {
+pub(crate) trait RoundTrip: Wire + Debug + Clone {
     /// The value that unpacking `self.pack()` must give: `self`, with padding fields zeroed.
     fn packed_form(&self) -> Self {
         self.clone()
@@ -105,10 +105,18 @@ fn padding_mask<T: Wire>() -> Vec<bool> {
                     mask.resize(end, code == b'x');
                     end
                 }
-                Item::Field { layout, .. } => walk(layout, pos, native, mask),
-                Item::Repeat { count, layout } => {
-                    (0..count).fold(pos, |pos, _| walk(layout, pos, native, mask))
+                Item::Field { layout, .. } | Item::Typed { layout, .. } => {
+                    walk(layout, pos, native, mask)
                 }
+                Item::Repeat { count, layout } => match counted_run(layout) {
+                    Some((_, size, align)) => {
+                        let at = if native { align_up(pos, align) } else { pos };
+                        mask.resize(at, true);
+                        mask.resize(at + count * size, false);
+                        at + count * size
+                    }
+                    None => (0..count).fold(pos, |pos, _| walk(layout, pos, native, mask)),
+                },
                 other => panic!("layout item {other:?} is new to these tests"),
             };
         }
@@ -125,7 +133,7 @@ fn padding_mask<T: Wire>() -> Vec<bool> {
 }
 
 /// `record` with its padding bytes zeroed: what packing its unpacked value must give.
-fn canonical<T: Wire>(record: &[u8]) -> Vec<u8> {
+pub(crate) fn canonical<T: Wire>(record: &[u8]) -> Vec<u8> {
     record
         .iter()
         .zip(padding_mask::<T>())
@@ -154,22 +162,24 @@ fn count_bytes<T: Wire>(count: u32) -> [u8; 4] {
 
 // Strategies.
 
-fn bytes(len: impl Into<proptest::collection::SizeRange>) -> impl Strategy<Value = Vec<u8>> {
+pub(crate) fn bytes(
+    len: impl Into<proptest::collection::SizeRange>,
+) -> impl Strategy<Value = Vec<u8>> {
     vec(any::<u8>(), len)
 }
 
-fn f16s() -> impl Strategy<Value = f16> {
+pub(crate) fn f16s() -> impl Strategy<Value = f16> {
     prop_oneof![
         any::<u16>().prop_map(f16::from_bits),
         any::<f32>().prop_map(f16::from_f32),
     ]
 }
 
-fn f32s() -> impl Strategy<Value = f32> {
+pub(crate) fn f32s() -> impl Strategy<Value = f32> {
     prop_oneof![any::<f32>(), any::<u32>().prop_map(f32::from_bits)]
 }
 
-fn f64s() -> impl Strategy<Value = f64> {
+pub(crate) fn f64s() -> impl Strategy<Value = f64> {
     prop_oneof![any::<f64>(), any::<u64>().prop_map(f64::from_bits)]
 }
 
@@ -185,18 +195,18 @@ fn fit(chars: Vec<char>, capacity: usize) -> String {
 }
 
 /// Any string of up to `N` UTF-8 bytes without NUL.
-fn fixed_str<const N: usize>() -> impl Strategy<Value = FixedStr<N>> {
+pub(crate) fn fixed_str<const N: usize>() -> impl Strategy<Value = FixedStr<N>> {
     vec(any::<char>().prop_filter("no NUL", |&c| c != '\0'), 0..=N)
         .prop_map(|chars| FixedStr::new(&fit(chars, N)).expect("fits and holds no NUL"))
 }
 
 /// Any string of up to `PascalStr::<N>::CAPACITY` UTF-8 bytes; NUL is allowed here.
-fn pascal_str<const N: usize>() -> impl Strategy<Value = PascalStr<N>> {
+pub(crate) fn pascal_str<const N: usize>() -> impl Strategy<Value = PascalStr<N>> {
     vec(any::<char>(), 0..=PascalStr::<N>::CAPACITY)
         .prop_map(|chars| PascalStr::new(&fit(chars, PascalStr::<N>::CAPACITY)).expect("fits"))
 }
 
-fn kind() -> impl Strategy<Value = Kind> {
+pub(crate) fn kind() -> impl Strategy<Value = Kind> {
     prop_oneof![
         Just(Kind::Deposit),
         Just(Kind::Withdraw),
@@ -204,24 +214,24 @@ fn kind() -> impl Strategy<Value = Kind> {
     ]
 }
 
-fn sign() -> impl Strategy<Value = Sign> {
+pub(crate) fn sign() -> impl Strategy<Value = Sign> {
     prop_oneof![Just(Sign::Minus), Just(Sign::Zero), Just(Sign::Plus)]
 }
 
 prop_compose! {
-    fn request()(id in any::<u32>(), amount in any::<i64>(), name in any::<[u8; 32]>()) -> Request {
+    pub(crate) fn request()(id in any::<u32>(), amount in any::<i64>(), name in any::<[u8; 32]>()) -> Request {
         Request { id, amount, name }
     }
 }
 
 prop_compose! {
-    fn response()(id in any::<u32>(), balance in any::<i64>(), ok in any::<bool>()) -> Response {
+    pub(crate) fn response()(id in any::<u32>(), balance in any::<i64>(), ok in any::<bool>()) -> Response {
         Response { id, balance, ok }
     }
 }
 
 prop_compose! {
-    fn numbers()(
+    pub(crate) fn numbers()(
         a in any::<u8>(), b in any::<i8>(), c in any::<u16>(), d in any::<i16>(),
         e in any::<u32>(), f in any::<i32>(), g in any::<u64>(), h in any::<i64>(),
         x in f32s(), y in f64s(), z in f16s(), flag in any::<bool>(),
@@ -232,7 +242,7 @@ prop_compose! {
 
 prop_compose! {
     /// `_pad` is arbitrary: it packs as zeros whatever it holds.
-    fn texts()(
+    pub(crate) fn texts()(
         kind in kind(), name in fixed_str::<12>(), _pad in any::<[u8; 3]>(),
         note in pascal_str::<8>(), raw in any::<[u8; 4]>(), sign in sign(),
     ) -> Texts {
@@ -241,13 +251,13 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn cell()(tag in any::<i8>(), value in any::<i32>()) -> Cell {
+    pub(crate) fn cell()(tag in any::<i8>(), value in any::<i32>()) -> Cell {
         Cell { tag, value }
     }
 }
 
 prop_compose! {
-    fn native()(
+    pub(crate) fn native()(
         a in any::<u8>(), b in any::<u64>(), c in any::<u16>(), cell in cell(),
         cells in [cell(), cell()], d in f64s(), e in any::<u8>(),
     ) -> Native {
@@ -256,7 +266,7 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn arrays()(
+    pub(crate) fn arrays()(
         ints in any::<[i32; 4]>(), grid in any::<[[u16; 2]; 3]>(),
         flags in any::<[bool; 3]>(), blobs in any::<[[u8; 2]; 2]>(),
     ) -> Arrays {
@@ -265,18 +275,18 @@ prop_compose! {
 }
 
 prop_compose! {
-    fn pair()(first in any::<u16>(), second in response()) -> Pair {
+    pub(crate) fn pair()(first in any::<u16>(), second in response()) -> Pair {
         Pair(first, second)
     }
 }
 
-fn empty() -> impl Strategy<Value = Empty> {
+pub(crate) fn empty() -> impl Strategy<Value = Empty> {
     Just(Empty)
 }
 
 /// Bytes to unpack a `T` from: any length, exactly `SIZE` random bytes, or a valid packing with
 /// a few bytes overwritten (which reaches the string, enum and bool checks far more often).
-fn candidate_bytes<T: RoundTrip>(
+pub(crate) fn candidate_bytes<T: RoundTrip>(
     values: impl Strategy<Value = T>,
 ) -> impl Strategy<Value = Vec<u8>> {
     let mutated = (values, vec((any::<Index>(), any::<u8>()), 0..4)).prop_map(|(value, edits)| {
@@ -294,7 +304,7 @@ fn candidate_bytes<T: RoundTrip>(
 
 /// Bytes to unpack a list of `T` from: anything, or a count (half the time the right one) and
 /// candidate records.
-fn candidate_list_bytes<T: RoundTrip>(
+pub(crate) fn candidate_list_bytes<T: RoundTrip>(
     values: impl Strategy<Value = T>,
 ) -> impl Strategy<Value = Vec<u8>> {
     let records = (vec(candidate_bytes(values), 0..4), any::<bool>(), 0u32..4).prop_map(

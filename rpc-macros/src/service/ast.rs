@@ -29,6 +29,8 @@ pub struct Method<'a> {
     pub request: &'a Type,
     pub response: &'a Type,
     pub error: &'a Type,
+    /// `#[rpc(read_only)]`: HTTP may call it with `GET`.
+    pub read_only: bool,
 }
 
 impl<'a> Service<'a> {
@@ -79,6 +81,7 @@ impl<'a> Method<'a> {
         let sig = &f.sig;
         let name = syn::ext::IdentExt::unraw(&sig.ident);
         let mut ok = true;
+        let args = attr::method(&f.attrs, errors);
 
         // `const` is left in the generated trait for the compiler to reject at the keyword.
         if let syn::Safety::Unsafe(token) = sig.safety {
@@ -158,6 +161,7 @@ impl<'a> Method<'a> {
             request,
             response,
             error,
+            read_only: args.read_only.is_some(),
         })
     }
 }

@@ -11,6 +11,9 @@ use syn::Path;
 /// How `#[service(...)]` arguments are called in messages.
 const SERVICE: Namespace = Namespace("service argument");
 
+/// How `#[rpc(...)]` options on a method are called in messages.
+const METHOD: Namespace = Namespace("rpc method option");
+
 /// How each keyword is written, for messages that say what to do.
 mod usage {
     pub const CRATE: &str = "`#[service(crate = path)]`, e.g. `#[service(crate = ::my_runtime)]`";
@@ -21,6 +24,42 @@ mod usage {
 pub struct Args {
     /// `crate = path`: where the runtime is when it is not `::rpc_runtime`.
     pub krate: Option<Path>,
+}
+
+/// The options of one method, from its `#[rpc(...)]` attributes.
+#[derive(Default)]
+pub struct MethodArgs {
+    /// `read_only`: the method changes nothing, so HTTP also serves it on `GET` and `HEAD`.
+    pub read_only: Option<()>,
+}
+
+/// Parses every `#[rpc(...)]` attribute of a method.
+pub fn method(attrs: &[syn::Attribute], errors: &mut Errors) -> MethodArgs {
+    let mut out = MethodArgs::default();
+    meta::parse_attrs(attrs, kw::RPC, errors, |meta, errors| {
+        if meta.path.is_ident(kw::READ_ONLY) {
+            if meta::is_bare(meta) {
+                METHOD.set_once(meta, errors, kw::READ_ONLY, &mut out.read_only, ());
+                Ok(())
+            } else {
+                meta::reject(meta, errors, |meta| {
+                    meta.error("`read_only` takes no value: write `#[rpc(read_only)]`")
+                })
+            }
+        } else {
+            METHOD.unknown(
+                meta,
+                errors,
+                "the only option is `read_only`, as in `#[rpc(read_only)]`, for a method that changes nothing",
+            )
+        }
+    });
+    out
+}
+
+/// Whether an attribute is one of ours (`#[rpc(...)]`), which the generated code leaves out.
+pub fn is_rpc(attr: &syn::Attribute) -> bool {
+    attr.path().is_ident(kw::RPC)
 }
 
 /// Parses the tokens between the parentheses of `#[service(...)]`.
@@ -61,6 +100,24 @@ mod tests {
         assert!(errors.is_empty());
         let path = args.krate.expect("crate path");
         assert_eq!(quote!(#path).to_string(), ":: my_runtime");
+    }
+
+    #[test]
+    fn method_options() {
+        let f: syn::TraitItemFn = syn::parse_quote! {
+            #[doc = "x"]
+            #[rpc(read_only)]
+            #[rpc(read_only, readonly, read_only = true)]
+            async fn get(&self, r: ()) -> Result<(), ()>;
+        };
+        let mut errors = Errors::default();
+        let args = method(&f.attrs, &mut errors);
+        assert!(args.read_only.is_some());
+        let messages = errors.into_messages();
+        assert_eq!(messages.len(), 3, "{messages:?}");
+        assert!(messages[0].starts_with("duplicate rpc method option `read_only`"));
+        assert!(messages[1].starts_with("unknown rpc method option `readonly`"));
+        assert!(messages[2].starts_with("`read_only` takes no value"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! pattern that matches a user's constant or unit struct of that name, and fail to compile.
 
 use super::ast::{Method, Service};
+use super::attr;
 use super::valid::{Unraw, method_id};
 use crate::paths::{self, Core, Runtime};
 use proc_macro2::{Span, TokenStream};
@@ -23,6 +24,12 @@ pub fn fallback(service: &Service<'_>) -> TokenStream {
         syn::TraitItem::Fn(f) => seen.insert(f.sig.ident.unraw_string()),
         _ => true,
     });
+    // `#[rpc(...)]` is the macro's own attribute: the compiler would not know it.
+    for trait_item in &mut item.items {
+        if let syn::TraitItem::Fn(f) = trait_item {
+            f.attrs.retain(|a| !attr::is_rpc(a));
+        }
+    }
     quote! {
         #[allow(warnings)]
         #item
@@ -127,7 +134,7 @@ impl<'a> ServiceGen<'a> {
         let supertraits = item.supertraits.iter();
         let where_clause = &item.generics.where_clause;
         let methods = self.service.methods.iter().map(|m| {
-            let attrs = &m.item.attrs;
+            let attrs = m.item.attrs.iter().filter(|a| !attr::is_rpc(a));
             let constness = &m.item.sig.constness;
             let name = m.ident;
             let inputs = &m.item.sig.inputs;
@@ -161,6 +168,7 @@ impl<'a> ServiceGen<'a> {
             let method = m.ident.unraw_string();
             let id = self.id(m);
             let (req, resp, err) = (m.request, m.response, m.error);
+            let read_only = m.read_only;
             quote! {
                 #method_schema::new(
                     #method,
@@ -169,6 +177,7 @@ impl<'a> ServiceGen<'a> {
                     <#resp as #message>::SHAPE,
                     <#err as #message>::SHAPE,
                 )
+                .with_read_only(#read_only)
             }
         });
         quote! {

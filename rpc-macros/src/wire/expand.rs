@@ -364,11 +364,14 @@ impl ToTokens for EnumGen<'_> {
             wire_field,
             wire_error,
             item,
+            kind,
+            variant,
             ok,
             err,
             ..
         } = &self.common.rt;
         let Core { from, size_of, .. } = &self.common.core;
+        let i128 = paths::primitive("i128");
         let Some(repr) = self.data.repr.int.as_ref() else {
             return;
         };
@@ -382,8 +385,20 @@ impl ToTokens for EnumGen<'_> {
             .map(|i| format_ident!("__WIRE_V{}", i))
             .collect();
         let type_name = ident.to_string();
+        let enum_name = syn::ext::IdentExt::unraw(ident).to_string();
         let consts = quote!(#(const #names: #repr = #ident::#variants as #repr;)*);
-        let items = quote!(const LAYOUT: &'static [#item] = <#repr as #wire_field>::LAYOUT;);
+        let variant_names = variants
+            .iter()
+            .map(|v| syn::ext::IdentExt::unraw(*v).to_string());
+        let items = quote! {
+            const LAYOUT: &'static [#item] = &[#item::typed(
+                #kind::Enum {
+                    name: #enum_name,
+                    variants: &[#(#variant { name: #variant_names, value: #names as #i128 }),*],
+                },
+                <#repr as #wire_field>::LAYOUT,
+            )];
+        };
         let methods = Methods {
             pack: quote! {
                 let __wire_value: #repr = match self {

@@ -1,7 +1,7 @@
 //! An offset-annotated hex dump of a packed record, labelled with field names and format codes.
 
 use super::Wire;
-use super::layout::{Item, align_up};
+use super::layout::{Item, align_up, counted_run};
 use core::fmt::Write;
 
 /// Bytes shown per line.
@@ -104,39 +104,54 @@ fn walk(layout: &[Item], path: &str, mut pos: usize, native: bool, rows: &mut Ve
                 count,
                 size,
                 align,
-            } => {
-                let at = if native { align_up(pos, align) } else { pos };
-                if at > pos {
-                    rows.push(Row {
-                        start: pos,
-                        end: at,
-                        label: "(pad)".into(),
-                        code: String::new(),
-                    });
-                }
-                let code = if count == 1 {
-                    char::from(code).to_string()
-                } else {
-                    format!("{count}{}", char::from(code))
-                };
-                let label = if path.is_empty() { "(value)" } else { path };
-                rows.push(Row {
-                    start: at,
-                    end: at + count * size,
-                    label: label.to_owned(),
-                    code,
-                });
-                pos = at + count * size;
-            }
+            } => pos = run((code, count, size, align), path, pos, native, rows),
             Item::Field { name, layout } => {
                 pos = walk(layout, &join(path, name), pos, native, rows)
             }
-            Item::Repeat { count, layout } => {
-                for i in 0..count {
-                    pos = walk(layout, &join(path, &format!("[{i}]")), pos, native, rows);
+            Item::Typed { layout, .. } => pos = walk(layout, path, pos, native, rows),
+            Item::Repeat { count, layout } => match counted_run(layout) {
+                Some((code, size, align)) => {
+                    pos = run((code, count, size, align), path, pos, native, rows)
                 }
-            }
+                None => {
+                    for i in 0..count {
+                        pos = walk(layout, &join(path, &format!("[{i}]")), pos, native, rows);
+                    }
+                }
+            },
         }
     }
     pos
+}
+
+/// One row for a primitive run at `pos` (after an alignment gap row under `@`); returns the end.
+fn run(
+    (code, count, size, align): (u8, usize, usize, usize),
+    path: &str,
+    pos: usize,
+    native: bool,
+    rows: &mut Vec<Row>,
+) -> usize {
+    let at = if native { align_up(pos, align) } else { pos };
+    if at > pos {
+        rows.push(Row {
+            start: pos,
+            end: at,
+            label: "(pad)".into(),
+            code: String::new(),
+        });
+    }
+    let code = if count == 1 {
+        char::from(code).to_string()
+    } else {
+        format!("{count}{}", char::from(code))
+    };
+    let label = if path.is_empty() { "(value)" } else { path };
+    rows.push(Row {
+        start: at,
+        end: at + count * size,
+        label: label.to_owned(),
+        code,
+    });
+    at + count * size
 }

@@ -9,12 +9,16 @@ use super::ByteOrder;
 /// One element of a type's layout.
 ///
 /// Python's `struct` has no nesting: a nested struct or an array of structs is flattened into
-/// its parent's format. [`Item::Field`] and [`Item::Repeat`] keep the tree for diagnostics
-/// (field names in hex dumps), while the format string is written flat.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// its parent's format. [`Item::Field`], [`Item::Repeat`] and [`Item::Typed`] keep the tree for
+/// diagnostics (field names in hex dumps) and for transcoders such as the JSON mapping, while
+/// the format string is written flat.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Item {
-    /// A run of `count` primitives written with one Python format code, such as `4i` or `32s`.
+    /// A run of `count` primitives written with one Python format code, such as `32s` or `4x`.
+    ///
+    /// Numbers and bools always have a count of one here: arrays of them are
+    /// [`Item::Repeat`]s, which the format writes as a counted run (`4i`).
     Prim {
         /// The Python format character (`b B ? h H i I q Q e f d s p x`).
         code: u8,
@@ -32,13 +36,50 @@ pub enum Item {
         /// The field type's layout.
         layout: &'static [Item],
     },
-    /// An array of a non-primitive type: the element layout written `count` times.
+    /// An array `[T; count]` (other than a byte string): the element layout written `count`
+    /// times.
+    ///
+    /// When the element is a single number, bool or enum, the format writes it as one counted
+    /// run (`[i32; 4]` is `4i`), aligned once under `@` as Python aligns it.
     Repeat {
         /// Number of elements.
         count: usize,
         /// The element's layout.
         layout: &'static [Item],
     },
+    /// What the bytes of `layout` mean, where the format alone cannot say: text in an `Ns`
+    /// field, or a C-like enum over its integer. Transparent for sizes, formats and dumps.
+    Typed {
+        /// The meaning.
+        kind: Kind,
+        /// The layout it applies to.
+        layout: &'static [Item],
+    },
+}
+
+/// The meaning [`Item::Typed`] gives to its layout.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// A [`FixedStr`](crate::FixedStr): UTF-8 text padded with NUL bytes to the `Ns` field's
+    /// length.
+    Text,
+    /// A C-like enum over the single integer of the layout.
+    Enum {
+        /// The enum's name.
+        name: &'static str,
+        /// Its variants, in declaration order.
+        variants: &'static [Variant],
+    },
+}
+
+/// A variant of a C-like enum: its name and discriminant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Variant {
+    /// The variant's name.
+    pub name: &'static str,
+    /// Its discriminant (wide enough for every integer repr).
+    pub value: i128,
 }
 
 impl Item {
@@ -67,11 +108,17 @@ impl Item {
         Item::Field { name, layout }
     }
 
+    /// Marks `layout` with a meaning the format cannot carry.
+    pub const fn typed(kind: Kind, layout: &'static [Item]) -> Item {
+        Item::Typed { kind, layout }
+    }
+
     /// The item for an array of `count` elements of `element`.
     ///
-    /// Arrays of a single number or bool become one counted run (`[i32; 4]` is `4i`); arrays of
-    /// bytes become a byte string (`[u8; 32]` is `32s`); anything else repeats the element's
-    /// layout (`[[u8; 1]; 3]` is `sss`, as Python needs three items for it).
+    /// Arrays of bytes become a byte string (`[u8; 32]` is `32s`); every other array is a
+    /// [`Item::Repeat`], written as a counted run when the element is a single number, bool or
+    /// enum (`[i32; 4]` is `4i`), and element by element otherwise (`[[u8; 1]; 3]` is `sss`, as
+    /// Python needs three items for it).
     pub const fn array(element: &'static [Item], count: usize, bytes: bool) -> Item {
         if bytes {
             return Item::Prim {
@@ -81,28 +128,30 @@ impl Item {
                 align: 1,
             };
         }
-        // Only numbers and bools repeat with a count: for `s` and `p` the count is a length.
-        if let [
+        Item::Repeat {
+            count,
+            layout: element,
+        }
+    }
+}
+
+/// The primitive an array element boils down to when the format writes the array as one
+/// counted run: a single number, bool or enum (seen through [`Item::Typed`]).
+///
+/// For `s`, `p` and `x` the count is a length, so their arrays repeat instead. Returns the
+/// primitive's `(code, size, align)`.
+pub const fn counted_run(element: &[Item]) -> Option<(u8, usize, usize)> {
+    match element {
+        [
             Item::Prim {
                 code,
                 count: 1,
                 size,
                 align,
             },
-        ] = element
-            && !matches!(*code, b's' | b'p' | b'x')
-        {
-            return Item::Prim {
-                code: *code,
-                count,
-                size: *size,
-                align: *align,
-            };
-        }
-        Item::Repeat {
-            count,
-            layout: element,
-        }
+        ] if !matches!(*code, b's' | b'p' | b'x') => Some((*code, *size, *align)),
+        [Item::Typed { layout, .. }] => counted_run(layout),
+        _ => None,
     }
 }
 
@@ -130,15 +179,24 @@ pub const fn end_offset(layout: &[Item], start: usize, native: bool) -> usize {
                 let at = if native { align_up(pos, align) } else { pos };
                 at + count * size
             }
-            Item::Field { layout, .. } => end_offset(layout, pos, native),
-            Item::Repeat { count, layout } => {
-                let mut n = 0;
-                while n < count {
-                    pos = end_offset(layout, pos, native);
-                    n += 1;
-                }
-                pos
+            Item::Field { layout, .. } | Item::Typed { layout, .. } => {
+                end_offset(layout, pos, native)
             }
+            Item::Repeat { count, layout } => match counted_run(layout) {
+                // One run, aligned once: Python aligns `'@b0i'` to 4 bytes too.
+                Some((_, size, align)) => {
+                    let at = if native { align_up(pos, align) } else { pos };
+                    at + count * size
+                }
+                None => {
+                    let mut n = 0;
+                    while n < count {
+                        pos = end_offset(layout, pos, native);
+                        n += 1;
+                    }
+                    pos
+                }
+            },
         };
         i += 1;
     }
@@ -159,54 +217,64 @@ const fn digits(mut n: usize) -> usize {
     d
 }
 
+/// Length of a counted run's format: the count (none for 1) and the code.
+const fn run_len(count: usize) -> usize {
+    if count == 1 { 1 } else { digits(count) + 1 }
+}
+
 /// Length in bytes of the format string of `layout`, without the byte-order prefix.
 pub const fn format_len(layout: &[Item]) -> usize {
     let mut len = 0;
     let mut i = 0;
     while i < layout.len() {
         len += match layout[i] {
-            Item::Prim { count, .. } => {
-                if count == 1 {
-                    1
-                } else {
-                    digits(count) + 1
-                }
-            }
-            Item::Field { layout, .. } => format_len(layout),
-            Item::Repeat { count, layout } => count * format_len(layout),
+            Item::Prim { count, .. } => run_len(count),
+            Item::Field { layout, .. } | Item::Typed { layout, .. } => format_len(layout),
+            Item::Repeat { count, layout } => match counted_run(layout) {
+                Some(_) => run_len(count),
+                None => count * format_len(layout),
+            },
         };
         i += 1;
     }
     len
 }
 
+/// Writes a counted run (`4i`, or `i` for a count of one) at `pos`; returns the end.
+const fn write_run(code: u8, count: usize, out: &mut [u8], mut pos: usize) -> usize {
+    if count != 1 {
+        let d = digits(count);
+        let mut n = count;
+        let mut k = d;
+        while k > 0 {
+            out[pos + k - 1] = b'0' + (n % 10) as u8;
+            n /= 10;
+            k -= 1;
+        }
+        pos += d;
+    }
+    out[pos] = code;
+    pos + 1
+}
+
 const fn write_format(layout: &[Item], out: &mut [u8], mut pos: usize) -> usize {
     let mut i = 0;
     while i < layout.len() {
         match layout[i] {
-            Item::Prim { code, count, .. } => {
-                if count != 1 {
-                    let d = digits(count);
-                    let mut n = count;
-                    let mut k = d;
-                    while k > 0 {
-                        out[pos + k - 1] = b'0' + (n % 10) as u8;
-                        n /= 10;
-                        k -= 1;
+            Item::Prim { code, count, .. } => pos = write_run(code, count, out, pos),
+            Item::Field { layout, .. } | Item::Typed { layout, .. } => {
+                pos = write_format(layout, out, pos)
+            }
+            Item::Repeat { count, layout } => match counted_run(layout) {
+                Some((code, _, _)) => pos = write_run(code, count, out, pos),
+                None => {
+                    let mut n = 0;
+                    while n < count {
+                        pos = write_format(layout, out, pos);
+                        n += 1;
                     }
-                    pos += d;
                 }
-                out[pos] = code;
-                pos += 1;
-            }
-            Item::Field { layout, .. } => pos = write_format(layout, out, pos),
-            Item::Repeat { count, layout } => {
-                let mut n = 0;
-                while n < count {
-                    pos = write_format(layout, out, pos);
-                    n += 1;
-                }
-            }
+            },
         }
         i += 1;
     }
@@ -284,6 +352,36 @@ mod tests {
         assert_eq!(format_str(&bytes), "!sss");
         let bytes: [u8; 10] = format_bytes(ByteOrder::Little, &layout);
         assert_eq!(format_str(&bytes), "<4i32sibib");
+    }
+
+    #[test]
+    fn typed_items_and_arrays_keep_their_formats() {
+        const ENUM: &[Item] = &[Item::typed(
+            Kind::Enum {
+                name: "E",
+                variants: &[Variant {
+                    name: "A",
+                    value: 1,
+                }],
+            },
+            &[B],
+        )];
+        const TEXT: &[Item] = &[Item::typed(Kind::Text, &[Item::array(&[], 3, true)])];
+        const ONE: &[Item] = &[I];
+        // An array of enums is still one counted run, and an array of one is still `i`.
+        let layout = [
+            B,
+            Item::array(ENUM, 4, false),
+            Item::array(TEXT, 2, false),
+            Item::array(ONE, 1, false),
+            Item::array(ONE, 0, false),
+        ];
+        let bytes: [u8; 11] = format_bytes(ByteOrder::Native, &layout);
+        assert_eq!(format_str(&bytes), "@b4b3s3si0i");
+        // struct.calcsize('@b4b3s3si0i') == 16
+        assert_eq!(size_of(&layout, ByteOrder::Native), 16);
+        assert_eq!(counted_run(ENUM), Some((b'b', 1, 1)));
+        assert_eq!(counted_run(TEXT), None);
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! Fixed-size text fields: NUL-padded [`FixedStr`] (`Ns`) and length-prefixed [`PascalStr`] (`Np`).
 
-use super::layout::Item;
+use super::layout::{Item, Kind};
 use super::prim::{put, take};
 use super::{Order, WireField};
 use crate::wire::{WireError, WireResult};
@@ -137,7 +137,7 @@ impl<const N: usize> PartialEq<&str> for FixedStr<N> {
 }
 
 impl<const N: usize> WireField for FixedStr<N> {
-    const LAYOUT: &'static [Item] = &[Item::array(&[], N, true)];
+    const LAYOUT: &'static [Item] = &[Item::typed(Kind::Text, &[Item::array(&[], N, true)])];
 
     #[inline]
     fn pack_field<O: Order>(&self, buf: &mut [u8], pos: usize) -> usize {
