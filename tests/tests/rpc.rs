@@ -19,6 +19,7 @@
 //! - [`stats`]: the server's live counts of connections and calls.
 //! - [`http`]: HTTP/1.1 on the same listeners: routes, keep-alive, limits.
 //! - [`http_attacks`]: the HTTP defects of the old hand-written shim, each tried.
+//! - [`http_json`]: every method in JSON over HTTP, `GET` for read-only ones.
 //! - [`http_routes`]: an application's own HTTP routes beside the built-in ones.
 
 mod abuse;
@@ -29,6 +30,7 @@ mod framing;
 mod handlers;
 mod http;
 mod http_attacks;
+mod http_json;
 mod http_routes;
 mod lab;
 mod load;

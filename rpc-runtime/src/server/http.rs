@@ -26,6 +26,8 @@
 mod body;
 mod context;
 mod io;
+#[cfg(feature = "json")]
+mod json;
 mod routes;
 
 pub use context::{HttpContext, HttpFuture, HttpRoutes};

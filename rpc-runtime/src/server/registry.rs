@@ -14,6 +14,9 @@ pub(crate) struct Entry {
     pub(crate) schema: &'static MethodSchema,
     pub(crate) service_name: &'static str,
     pub(crate) fingerprint: u32,
+    /// The method's JSON transcoder, built once; `None` for layouts JSON cannot express.
+    #[cfg(feature = "json")]
+    pub(crate) json: Option<Arc<crate::json::MethodCodec>>,
 }
 
 /// Every served method by id.
@@ -43,6 +46,8 @@ impl Registry {
                     schema: method,
                     service_name: schema.name,
                     fingerprint: method.fingerprint,
+                    #[cfg(feature = "json")]
+                    json: crate::json::MethodCodec::new(method).ok().map(Arc::new),
                 };
                 if method.id == DESCRIBE {
                     return Err(ServeError::DuplicateMethod {

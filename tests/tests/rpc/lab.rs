@@ -53,7 +53,8 @@ pub trait Lab {
     async fn nap(&self, nap: Nap) -> Result<Nap, LabError>;
     /// Always fails with [`LabError::Refused`].
     async fn refuse(&self, item: Item) -> Result<Item, LabError>;
-    /// Returns items `0..n`, with `value = 10 * id`.
+    /// Returns items `0..n`, with `value = 10 * id`. Read-only: HTTP serves it to `GET`.
+    #[rpc(read_only)]
     async fn list(&self, count: Count) -> Result<Vec<Item>, LabError>;
     /// Takes and returns nothing; counts the call in [`Gauge::touched`].
     async fn touch(&self, unit: ()) -> Result<(), LabError>;

@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
+use tracing::Instrument as _;
 
 /// The response an application route produces, later.
 pub type HttpFuture = Pin<Box<dyn Future<Output = http::Response<Vec<u8>>> + Send + 'static>>;
@@ -158,14 +159,20 @@ impl HttpContext {
         let mut calls = CallCount::new(Arc::clone(&self.shared.counters));
         calls.report(1);
         let named = Named::of(entry);
-        let reply = match guarded(self.peer, named, || entry.service.start(method_id, body)) {
+        // HTTP has no call ids; 0 names "the request on this connection".
+        let span = named.span(0);
+        let started = {
+            let _entered = span.enter();
+            guarded(self.peer, named, || entry.service.start(method_id, body))
+        };
+        let reply = match started {
             Ok(None) => Reply::error(
                 Status::UnknownMethod,
                 format!("no method with id {method_id:#010x} is served here"),
             ),
             Err(reply) => reply,
             Ok(Some(call)) => {
-                let call = Guarded::new(call, self.peer, named);
+                let call = Guarded::new(call, self.peer, named).instrument(span);
                 match timeout {
                     None => call.await,
                     Some(t) => {

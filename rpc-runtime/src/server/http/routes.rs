@@ -4,8 +4,11 @@
 use super::body::{self, BodyError, ReplyBody};
 use super::context::{HttpContext, Scoped};
 use super::io::{Activity, InFlight};
+#[cfg(feature = "json")]
+use super::json;
 use crate::frame::Status;
 use crate::schema::method_id;
+use crate::server::registry::Entry;
 use crate::service::Reply;
 use http::header::{self, HeaderValue};
 use http::{Method, Request, Response, StatusCode};
@@ -24,6 +27,11 @@ const TIMEOUT_HEADER: &str = "x-rpc-timeout-ms";
 const STATUS_HEADER: &str = "x-rpc-status";
 const TEXT: &str = "text/plain; charset=utf-8";
 const OCTETS: &str = "application/octet-stream";
+#[cfg(feature = "json")]
+const UNSUPPORTED: &str =
+    "send the request as `application/octet-stream` (Wire bytes) or `application/json`";
+#[cfg(not(feature = "json"))]
+const UNSUPPORTED: &str = "send the request as `application/octet-stream` (Wire bytes)";
 
 /// The hyper service of one connection.
 #[derive(Clone)]
@@ -146,38 +154,68 @@ async fn builtin(request: Request<Vec<u8>>, ctx: &HttpContext) -> Response<Vec<u
                 return not_found(path);
             };
             let id = method_id(service, name);
-            let known = registry
+            let entry = registry
                 .get(id)
-                .is_some_and(|e| e.service_name == service && e.schema.name == name);
-            if !known {
-                return text(
-                    StatusCode::NOT_FOUND,
-                    format!("no method `{service}.{name}` is served here"),
-                );
-            }
-            if *method != Method::POST {
-                return not_allowed("POST");
-            }
+                .filter(|e| e.service_name == service && e.schema.name == name);
             let content_type = request
                 .headers()
                 .get(header::CONTENT_TYPE)
                 .map(|v| v.to_str().unwrap_or(""));
-            if content_type.is_some_and(|t| !media_type_is(t, OCTETS)) {
-                return text(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    format!("send the request as `{OCTETS}` (Wire bytes)"),
-                );
-            }
+            let Some(entry) = entry else {
+                let message = format!("no method `{service}.{name}` is served here");
+                #[cfg(feature = "json")]
+                if content_type.is_some_and(|t| media_type_is(t, json::JSON)) {
+                    return json::error(Status::UnknownMethod, message);
+                }
+                return text(StatusCode::NOT_FOUND, message);
+            };
+            #[cfg(feature = "json")]
+            let codec = entry.json.clone();
+            let gettable = entry.schema.read_only && has_json(entry);
             let timeout = match deadline(&request) {
                 Ok(timeout) => timeout,
                 Err(response) => return response,
             };
-            let reply = ctx
-                .call_with_timeout(id, request.into_body(), timeout)
-                .await;
-            reply_response(reply)
+            match *method {
+                Method::POST if content_type.is_none_or(|t| media_type_is(t, OCTETS)) => {
+                    let reply = ctx
+                        .call_with_timeout(id, request.into_body(), timeout)
+                        .await;
+                    reply_response(reply)
+                }
+                #[cfg(feature = "json")]
+                Method::POST
+                    if content_type.is_some_and(|t| media_type_is(t, json::JSON))
+                        && codec.is_some() =>
+                {
+                    let codec = codec.as_deref().expect("checked above");
+                    let wire = codec.request_from_json(request.body());
+                    json::call(ctx, codec, id, wire, timeout).await
+                }
+                Method::POST => text(StatusCode::UNSUPPORTED_MEDIA_TYPE, UNSUPPORTED),
+                #[cfg(feature = "json")]
+                Method::GET | Method::HEAD if gettable => {
+                    let codec = codec.as_deref().expect("gettable methods have a codec");
+                    let wire = codec.request_from_query(request.uri().query().unwrap_or(""));
+                    json::call(ctx, codec, id, wire, timeout).await
+                }
+                _ if gettable => not_allowed("GET, HEAD, POST"),
+                _ => not_allowed("POST"),
+            }
         }
     }
+}
+
+/// Whether the method can be called in JSON (read-only ones also with `GET`).
+#[cfg(feature = "json")]
+fn has_json(entry: &Entry) -> bool {
+    entry.json.is_some()
+}
+
+/// Whether the method can be called in JSON: not without the `json` feature.
+#[cfg(not(feature = "json"))]
+fn has_json(_: &Entry) -> bool {
+    false
 }
 
 /// Whether a `Content-Type` value names `expected`, ignoring parameters and case.
@@ -235,15 +273,17 @@ fn reply_response(reply: Reply) -> Response<Vec<u8>> {
             with_type(code, TEXT, body)
         }
     };
+    status_headers(&mut response, reply.status);
     response
-        .headers_mut()
-        .insert(STATUS_HEADER, HeaderValue::from_static(reply.status.name()));
-    if reply.status == Status::ResourceExhausted || reply.status == Status::Unavailable {
-        response
-            .headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+}
+
+/// `X-Rpc-Status` with the status name, and `Retry-After` where retrying later may work.
+pub(super) fn status_headers(response: &mut Response<Vec<u8>>, status: Status) {
+    let headers = response.headers_mut();
+    headers.insert(STATUS_HEADER, HeaderValue::from_static(status.name()));
+    if status == Status::ResourceExhausted || status == Status::Unavailable {
+        headers.insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
     }
-    response
 }
 
 fn with_type(code: StatusCode, content_type: &'static str, body: Vec<u8>) -> Response<Vec<u8>> {
