@@ -23,6 +23,9 @@ pub(crate) struct Entry {
 pub(crate) struct Registry {
     methods: HashMap<u32, Entry>,
     describe: Vec<u8>,
+    /// The OpenAPI 3.1 document of the served methods, served at `GET /openapi.json`.
+    #[cfg(feature = "json")]
+    openapi: Vec<u8>,
 }
 
 impl core::fmt::Debug for Registry {
@@ -65,12 +68,22 @@ impl Registry {
                 }
             }
         }
-        let describe = crate::schema::DescribeDoc::new(crate::frame::VERSION, &schemas)
-            .map_err(ServeError::Describe)?
-            .to_json();
+        let doc = crate::schema::DescribeDoc::new(crate::frame::VERSION, &schemas)
+            .map_err(ServeError::Describe)?;
+        #[cfg(feature = "json")]
+        let openapi = {
+            let title = schemas
+                .iter()
+                .map(|s| s.name)
+                .collect::<Vec<_>>()
+                .join(", ");
+            crate::openapi::from_describe(&title, env!("CARGO_PKG_VERSION"), &doc).to_string()
+        };
         Ok(Registry {
             methods,
-            describe: describe.into_bytes(),
+            describe: doc.to_json().into_bytes(),
+            #[cfg(feature = "json")]
+            openapi: openapi.into_bytes(),
         })
     }
 
@@ -81,5 +94,11 @@ impl Registry {
     /// The JSON body of the `describe` reply.
     pub(crate) fn describe(&self) -> &[u8] {
         &self.describe
+    }
+
+    /// The OpenAPI 3.1 document of the served methods.
+    #[cfg(feature = "json")]
+    pub(crate) fn openapi(&self) -> &[u8] {
+        &self.openapi
     }
 }

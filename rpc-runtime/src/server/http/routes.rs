@@ -144,7 +144,13 @@ async fn builtin(request: Request<Vec<u8>>, ctx: &HttpContext) -> Response<Vec<u
             "application/json",
             registry.describe().to_vec(),
         ),
-        "/health" | "/describe" => not_allowed("GET, HEAD"),
+        #[cfg(feature = "json")]
+        "/openapi.json" if read => with_type(
+            StatusCode::OK,
+            "application/json",
+            registry.openapi().to_vec(),
+        ),
+        "/health" | "/describe" | "/openapi.json" => not_allowed("GET, HEAD"),
         _ => {
             let Some((service, name)) = path
                 .strip_prefix('/')
