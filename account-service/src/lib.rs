@@ -54,6 +54,7 @@ mod auth;
 mod config;
 mod db;
 mod error;
+mod pg;
 mod serve;
 mod service;
 pub mod store;
@@ -61,9 +62,12 @@ mod validate;
 
 pub use account_client::api::Accounts;
 pub use auth::HashingStats;
-pub use config::{Config, LoginThrottle, PasswordHashing};
+pub use config::{Config, LoginThrottle, PasswordHashing, PgSettings};
 pub use db::{Audit, SCHEMA_VERSION, SqliteStore, WriterStats};
 pub use error::{Error, Result};
+pub use pg::{
+    ConnectError, MigrationReport, PG_SCHEMA_VERSION, PgStore, migrate_sqlite_to_postgres,
+};
 pub use serve::ServeAccounts;
 pub use service::AccountService;
 pub use store::Store;
