@@ -16,6 +16,9 @@
 //! - [`overload`]: a flood of logins against a small hashing pool is refused, not queued.
 //! - [`security`]: tokens, ownership, expiry, hostile names and amounts, uniform login errors.
 //! - [`database`]: the database file's permissions and lock, and start-up error messages.
+//! - [`pg_cluster`]: the PostgreSQL test cluster and the `ACCOUNT_TEST_BACKEND` switch.
+//! - [`postgres`]: several servers on one PostgreSQL database, a restart of PostgreSQL under a
+//!   server, `migrate-db`, and the schema version check.
 //! - [`cli`]: the `account` tool in scripts: `--json` output, session files, exit codes.
 
 mod cli;
@@ -25,5 +28,7 @@ mod database;
 mod idempotency;
 mod library;
 mod overload;
+pub mod pg_cluster;
+mod postgres;
 mod security;
 mod support;
