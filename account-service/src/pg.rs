@@ -21,6 +21,7 @@ mod ops;
 mod pool;
 mod queries;
 mod schema;
+mod throttle;
 mod writer;
 
 pub use conn::ConnectError;
@@ -32,8 +33,8 @@ use crate::db::ops::{Op, Outcome};
 use crate::db::{Audit, WriterStats};
 use crate::error::Error;
 use crate::store::{
-    Answer, Credentials, Fingerprint, Keyed, NewAccount, NewName, NewPassword, NewSession, Payment,
-    Replay, Store, TokenHash,
+    Answer, Credentials, Fingerprint, Keyed, LoginOutcome, NewAccount, NewName, NewPassword,
+    NewSession, Payment, Replay, SharedAttempt, Store, TokenHash,
 };
 use account_client::api::{
     AccountError, AccountInfo, AccountSummary, Entry, IdemKey, Name, Receipt, Session,
@@ -103,6 +104,7 @@ pub struct PgStore {
     readers: Pool,
     config: tokio_postgres::Config,
     connect_timeout: std::time::Duration,
+    throttle: crate::config::LoginThrottle,
 }
 
 impl PgStore {
@@ -153,6 +155,7 @@ impl PgStore {
             readers,
             config: pg,
             connect_timeout: config.pg.connect_timeout,
+            throttle: config.login_throttle,
         })
     }
 
@@ -418,5 +421,29 @@ impl Store for PgStore {
 
     async fn close(&self, request: Keyed<()>) -> Answer<AccountInfo> {
         self.keyed(Op::Close(request)).await
+    }
+
+    async fn login_attempt(
+        &self,
+        name: Name,
+        client: String,
+    ) -> Result<Option<SharedAttempt>, AccountError> {
+        let policy = self.throttle;
+        self.read(async |conn| {
+            Ok(throttle::attempt(conn, &policy, name, client)
+                .await?
+                .map(Some))
+        })
+        .await
+    }
+
+    async fn login_settled(&self, attempt: SharedAttempt, outcome: LoginOutcome) {
+        let settled = async {
+            let conn = self.readers.get().await?;
+            throttle::settled(&conn, &attempt, outcome).await
+        };
+        if let Err(e) = settled.await {
+            tracing::warn!(error = %e, "cannot record how a login attempt ended");
+        }
     }
 }

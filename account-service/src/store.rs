@@ -178,6 +178,30 @@ pub struct Credentials {
     pub status: AccountStatus,
 }
 
+/// A login attempt counted in the database, for throttling shared by several servers (see
+/// [`Store::login_attempt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedAttempt {
+    /// The attempt's row.
+    pub id: i64,
+    /// The name tried.
+    pub name: Name,
+    /// Who tried it: `ip:ADDRESS`, `unix` or `local`.
+    pub client: String,
+}
+
+/// How a login attempt ended, for [`Store::login_settled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginOutcome {
+    /// The password was wrong (or the name unknown): the attempt keeps counting.
+    Failed,
+    /// The password was right: this client's attempts on this name are forgotten.
+    Succeeded,
+    /// The password was never checked: the attempt is handed back.
+    Refunded,
+}
+
 /// The first answer to a request whose key was used again by the same request.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Replay<T> {
@@ -292,6 +316,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes the session's account, which must hold no money.
     fn close(&self, request: Keyed<()>) -> impl Future<Output = Answer<AccountInfo>> + Send;
+
+    /// Counts a login attempt on `name` by `client` where every server sees it, or refuses it
+    /// with `Throttled` when too many recent ones failed (over all servers). The service's
+    /// in-memory throttle runs first either way.
+    ///
+    /// The default, for a store only one server uses, counts nothing and returns `None`.
+    fn login_attempt(
+        &self,
+        name: Name,
+        client: String,
+    ) -> impl Future<Output = Result<Option<SharedAttempt>, AccountError>> + Send {
+        let _ = (name, client);
+        async { Ok(None) }
+    }
+
+    /// Records how an attempt from [`Store::login_attempt`] ended. Best effort: a failure
+    /// here is logged, not answered.
+    fn login_settled(
+        &self,
+        attempt: SharedAttempt,
+        outcome: LoginOutcome,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (attempt, outcome);
+        async {}
+    }
 }
 
 #[cfg(test)]

@@ -15,7 +15,7 @@ use super::conn::Conn;
 use crate::error::Error;
 
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[&str] = &[V1];
+pub(crate) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this program reads and writes.
 pub const VERSION: u32 = MIGRATIONS.len() as u32;
@@ -68,6 +68,19 @@ CREATE TABLE idempotency (
     at BIGINT NOT NULL,
     PRIMARY KEY (account_id, key)
 );
+";
+
+/// Version 2: login attempts, so that the login throttle counts over every server (see
+/// `pg/throttle.rs`). Times are milliseconds since the Unix epoch, from the servers' clocks.
+const V2: &str = "
+CREATE TABLE login_attempts (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name TEXT NOT NULL,
+    client TEXT NOT NULL,
+    at_ms BIGINT NOT NULL
+);
+
+CREATE INDEX login_attempts_by_name ON login_attempts (name, at_ms);
 ";
 
 /// Migrates the database to [`VERSION`] and returns that version.

@@ -100,6 +100,36 @@ fn servers_on_one_database_share_accounts_sessions_and_idempotency_keys() {
 }
 
 #[test]
+fn switching_servers_does_not_bypass_the_login_throttle() {
+    let Some(cluster) = pg_cluster::require("switching_servers_does_not_bypass_the_throttle")
+    else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db = cluster.fresh_database();
+    let (a, b) = two_servers(dir.path(), &db);
+    let (ca, cb) = (a.tcp_client(), b.tcp_client());
+    open(&ca, "pg-guarded", PASSWORD, 0);
+    let guess = |c: &AccountsBlockingClient| {
+        c.login(account_client::api::LoginRequest {
+            name: name("pg-guarded"),
+            password: super::support::password("a wrong guess"),
+        })
+        .unwrap_err()
+        .application()
+        .copied()
+    };
+    // The default budget: five attempts per name and address within a minute, on A alone.
+    for _ in 0..5 {
+        assert_eq!(guess(&ca), Some(AccountError::InvalidCredentials));
+    }
+    // B has seen none of them itself, and still refuses the sixth.
+    assert_eq!(guess(&cb), Some(AccountError::Throttled));
+    a.stop();
+    b.stop();
+}
+
+#[test]
 fn concurrent_transfers_through_two_servers_conserve_money() {
     const ACCOUNTS: usize = 6;
     const THREADS: usize = 8;
