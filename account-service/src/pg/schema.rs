@@ -143,3 +143,150 @@ pub(crate) async fn migrate_with(conn: &Conn, migrations: &[&str]) -> Result<u32
     ended?;
     Ok(version)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pg::conn;
+    use std::time::Duration;
+
+    /// A connection to a new, empty database on the test cluster, or `None` (with the reason
+    /// printed) without one; under CI a missing cluster fails the test.
+    async fn fresh(test: &str) -> Option<Conn> {
+        let Ok(url) = std::env::var("ACCOUNT_TEST_PG") else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "{test} needs ACCOUNT_TEST_PG (see .ci/pg-cluster)"
+            );
+            eprintln!("skipped {test}: ACCOUNT_TEST_PG is not set");
+            return None;
+        };
+        let admin: tokio_postgres::Config = url.parse().unwrap();
+        let admin_conn = conn::connect(&admin, Duration::from_secs(10))
+            .await
+            .unwrap();
+        let name = format!(
+            "schema_{}_{}",
+            std::process::id(),
+            fastrand::u64(..) % 1_000_000_000
+        );
+        admin_conn
+            .client()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        let mut config = admin.clone();
+        config.dbname(&name);
+        Some(
+            conn::connect(&config, Duration::from_secs(10))
+                .await
+                .unwrap(),
+        )
+    }
+
+    async fn version(conn: &Conn) -> i32 {
+        conn.client()
+            .query_one("SELECT version FROM account_schema", &[])
+            .await
+            .unwrap()
+            .get(0)
+    }
+
+    async fn tables(conn: &Conn) -> Vec<String> {
+        conn.client()
+            .query(
+                "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+                 AND tablename <> 'account_schema' ORDER BY tablename",
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect()
+    }
+
+    #[test]
+    fn the_whole_schema_then_nothing_more() {
+        smol::block_on(async {
+            let Some(conn) = fresh("the_whole_schema_then_nothing_more").await else {
+                return;
+            };
+            assert_eq!(migrate(&conn).await.unwrap(), VERSION);
+            assert_eq!(
+                tables(&conn).await,
+                [
+                    "accounts",
+                    "idempotency",
+                    "ledger",
+                    "login_attempts",
+                    "sessions"
+                ]
+            );
+            assert_eq!(migrate(&conn).await.unwrap(), VERSION);
+            assert_eq!(version(&conn).await, VERSION as i32);
+        });
+    }
+
+    #[test]
+    fn test_upgrades() {
+        smol::block_on(async {
+            let Some(conn) = fresh("test_upgrades").await else {
+                return;
+            };
+            let v1 = "CREATE TABLE a (x BIGINT)";
+            let v2 =
+                "ALTER TABLE a ADD COLUMN y BIGINT NOT NULL DEFAULT 7; CREATE TABLE b (z TEXT);";
+            let v3 = "INSERT INTO b (z) SELECT 'from ' || y FROM a";
+            assert_eq!(migrate_with(&conn, &[v1]).await.unwrap(), 1);
+            conn.client()
+                .batch_execute("INSERT INTO a (x) VALUES (1)")
+                .await
+                .unwrap();
+            // Only the missing steps run, and the data stays.
+            assert_eq!(migrate_with(&conn, &[v1, v2, v3]).await.unwrap(), 3);
+            assert_eq!(version(&conn).await, 3);
+            let z: String = conn
+                .client()
+                .query_one("SELECT z FROM b", &[])
+                .await
+                .unwrap()
+                .get(0);
+            assert_eq!(z, "from 7");
+        });
+    }
+
+    #[test]
+    fn test_migration_error_and_version_too_new() {
+        smol::block_on(async {
+            let Some(conn) = fresh("test_migration_error_and_version_too_new").await else {
+                return;
+            };
+            let v1 = "CREATE TABLE a (x BIGINT)";
+            let v2 = "CREATE TABLE b (y BIGINT)";
+            let broken = "CREATE TABLE c (z BIGINT); THIS IS NOT SQL;";
+            migrate_with(&conn, &[v1]).await.unwrap();
+            let err = migrate_with(&conn, &[v1, v2, broken]).await.unwrap_err();
+            assert!(
+                matches!(err, Error::PostgresMigration { version: 3, .. }),
+                "{err:?}"
+            );
+            // The whole start-up rolled back: v2 is not half-applied either.
+            assert_eq!(version(&conn).await, 1);
+            assert_eq!(tables(&conn).await, ["a"]);
+            // A database from a newer program is refused and left alone.
+            let err = migrate_with(&conn, &[]).await.unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    Error::SchemaTooNew {
+                        found: 1,
+                        supported: 0
+                    }
+                ),
+                "{err:?}"
+            );
+            assert_eq!(version(&conn).await, 1);
+        });
+    }
+}
