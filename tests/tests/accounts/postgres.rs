@@ -11,8 +11,10 @@ use super::support::{
     random_u64, run_to_exit,
 };
 use account_client::api::{
-    AccountError, AccountsBlockingClient, AmountRequest, Auth, Receipt, TransferRequest,
+    AccountError, Accounts as _, AccountsBlockingClient, AmountRequest, Auth, Receipt,
+    TransferRequest,
 };
+use account_service::{AccountService, Config, PasswordHashing, PgStore};
 use rpc_runtime::CallError;
 use rpc_runtime::frame::Status;
 use std::ffi::OsStr;
@@ -186,6 +188,67 @@ fn concurrent_transfers_through_two_servers_conserve_money() {
     assert_eq!(report.total_balance, START as i128 * ACCOUNTS as i128);
     // Two ledger entries per acknowledged transfer, one per opening.
     assert_eq!(report.entries, (ACCOUNTS + 2 * acknowledged) as u64);
+}
+
+#[test]
+fn the_postgres_writer_still_commits_concurrent_requests_in_batches() {
+    const DEPOSITS: usize = 64;
+    let Some(cluster) = pg_cluster::require("the_postgres_writer_commits_in_batches") else {
+        return;
+    };
+    let mut config = Config::new("");
+    config.password_hashing = PasswordHashing::INSECURE_FAST;
+    let store = PgStore::open(&cluster.fresh_database(), &config).expect("open");
+    let service = AccountService::with_store(store, &config).expect("service");
+    smol::block_on(async {
+        service
+            .open(account_client::api::OpenRequest {
+                key: key(),
+                name: name("pg-batched"),
+                password: super::support::password(PASSWORD),
+                initial_cents: 0,
+            })
+            .await
+            .expect("open");
+        let token = service
+            .login(account_client::api::LoginRequest {
+                name: name("pg-batched"),
+                password: super::support::password(PASSWORD),
+            })
+            .await
+            .expect("login")
+            .token;
+        let before = service.store().writer_stats();
+        let deposits: Vec<_> = (0..DEPOSITS)
+            .map(|_| {
+                let service = service.clone();
+                smol::spawn(async move {
+                    service
+                        .deposit(AmountRequest {
+                            token,
+                            key: key(),
+                            cents: 1,
+                        })
+                        .await
+                })
+            })
+            .collect();
+        for deposit in deposits {
+            deposit.await.expect("deposit");
+        }
+        let after = service.store().writer_stats();
+        let (batches, requests) = (
+            after.batches - before.batches,
+            after.requests - before.requests,
+        );
+        assert_eq!(requests, DEPOSITS as u64);
+        // Requests queued while a batch commits go into the next one together.
+        assert!(
+            batches < requests,
+            "{batches} batches for {requests} requests"
+        );
+    });
+    service.store().shutdown().expect("shutdown");
 }
 
 #[test]
