@@ -252,6 +252,55 @@ fn the_postgres_writer_still_commits_concurrent_requests_in_batches() {
 }
 
 #[test]
+fn the_same_open_sent_to_two_servers_at_once_creates_one_account() {
+    const ROUNDS: usize = 20;
+    let Some(cluster) = pg_cluster::require("the_same_open_sent_to_two_servers_at_once") else {
+        return;
+    };
+    let mut config = Config::new("");
+    config.password_hashing = PasswordHashing::INSECURE_FAST;
+    let db = cluster.fresh_database();
+    let service = |db: &str| {
+        let store = PgStore::open(db, &config).expect("open");
+        AccountService::with_store(store, &config).expect("service")
+    };
+    let (a, b) = (service(&db), service(&db));
+    smol::block_on(async {
+        for round in 0..ROUNDS {
+            let request = account_client::api::OpenRequest {
+                key: key(),
+                name: name(&format!("pg-race-{round}")),
+                password: super::support::password(PASSWORD),
+                initial_cents: 10,
+            };
+            let on_a = smol::spawn({
+                let (a, request) = (a.clone(), request.clone());
+                async move { a.open(request).await }
+            });
+            let on_b = smol::spawn({
+                let (b, request) = (b.clone(), request.clone());
+                async move { b.open(request).await }
+            });
+            let (first, second) = (on_a.await, on_b.await);
+            // Both servers give the one answer: the key's record, whoever wrote it.
+            assert_eq!(first, second, "round {round}");
+            assert!(first.is_ok(), "round {round}: {first:?}");
+        }
+    });
+    let retries = a.store().writer_retries() + b.store().writer_retries();
+    eprintln!("batches run again after a conflict: {retries}");
+    for s in [&a, &b] {
+        s.store().shutdown().expect("shutdown");
+    }
+    let report = audit_postgres(&db);
+    assert!(report.is_balanced(), "{report:?}");
+    assert_eq!(
+        (report.accounts, report.total_balance),
+        (ROUNDS as u64, 10 * ROUNDS as i128)
+    );
+}
+
+#[test]
 fn a_server_answers_unavailable_while_postgres_restarts_and_recovers_by_itself() {
     let Some(cluster) = pg_cluster::private_cluster("a_server_survives_a_postgres_restart") else {
         return;
