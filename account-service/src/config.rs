@@ -49,7 +49,8 @@ pub struct Config {
     pub busy_timeout: Duration,
     /// Check after every batch, before it commits, that the sum of balances equals the sum of
     /// the ledger; a batch that fails the check is rolled back. It scans both tables, so it is
-    /// on by default only in debug builds.
+    /// on by default only in debug builds. SQLite only: the PostgreSQL backend checks the
+    /// ledger with [`PgStore::audit`](crate::PgStore::audit) on demand.
     pub audit_each_batch: bool,
     /// Connection settings used when the database is PostgreSQL.
     pub pg: PgSettings,
@@ -90,8 +91,8 @@ pub struct PgSettings {
     pub connect_timeout: Duration,
     /// How long a read waits for a free pooled connection (default 5 s).
     pub acquire_timeout: Duration,
-    /// How long one write batch may run before its connection is dropped and its requests
-    /// are answered unavailable (default 30 s).
+    /// How long one write batch, or one read, may run before its connection is dropped and
+    /// its requests are answered unavailable (default 30 s).
     pub statement_timeout: Duration,
 }
 

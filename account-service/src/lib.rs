@@ -9,7 +9,9 @@
 //! read-only connections. Neither runs on the async executor, and neither does argon2, which
 //! runs on a fixed pool of threads with a bounded queue.
 //!
-//! The database sits behind the [`Store`] trait; [`SqliteStore`] is the embedded default.
+//! The database sits behind the [`Store`] trait; [`SqliteStore`] is the embedded default, and
+//! [`PgStore`] keeps everything in a PostgreSQL database that several servers share
+//! (docs/DEPLOY.md).
 //!
 //! # Examples
 //!

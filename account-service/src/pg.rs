@@ -144,6 +144,7 @@ impl PgStore {
             config.pg.pool_size,
             config.pg.connect_timeout,
             config.pg.acquire_timeout,
+            config.pg.statement_timeout,
         );
         tracing::info!(
             database = pg.get_dbname().unwrap_or(""),
@@ -221,7 +222,20 @@ impl PgStore {
         read: impl AsyncFnOnce(&conn::Conn) -> Result<Result<T, AccountError>, Fail>,
     ) -> Result<T, AccountError> {
         let conn = self.readers.get().await.map_err(storage_failure)?;
-        read(&conn).await.map_err(storage_failure)?
+        let timeout = self.readers.read_timeout;
+        let result = smol::future::or(async { Some(read(&conn).await) }, async {
+            smol::Timer::after(timeout).await;
+            None
+        })
+        .await;
+        match result {
+            Some(result) => result.map_err(storage_failure)?,
+            None => {
+                tracing::warn!("a read took too long; dropping its connection");
+                conn.discard();
+                Err(unavailable())
+            }
+        }
     }
 
     /// Resolves the session, then runs `read` on its account.

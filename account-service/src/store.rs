@@ -3,12 +3,13 @@
 //! [`AccountService`](crate::AccountService) does everything that needs no database
 //! (validation, password hashing, tokens, throttling) and hands the rest to a [`Store`]. The
 //! store owns transactions, idempotency records and the ledger rules; [`SqliteStore`] is the
-//! embedded implementation. A PostgreSQL backend would implement the same trait.
+//! embedded implementation, [`PgStore`] the one several servers can share.
 //!
 //! A store never sees a password or a session token: only argon2 PHC strings and
 //! [`TokenHash`]es.
 //!
 //! [`SqliteStore`]: crate::SqliteStore
+//! [`PgStore`]: crate::PgStore
 
 use account_client::api::{
     AccountError, AccountInfo, AccountStatus, AccountSummary, Entry, IdemKey, Name, Receipt, Token,

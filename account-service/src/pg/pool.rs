@@ -14,6 +14,8 @@ use std::time::Duration;
 /// At most `size` connections, in use or idle.
 #[derive(Debug)]
 pub(crate) struct Pool {
+    /// How long one read may take before its connection is dropped.
+    pub(crate) read_timeout: Duration,
     config: tokio_postgres::Config,
     idle: Mutex<Vec<Conn>>,
     permits: Semaphore,
@@ -36,8 +38,10 @@ impl Pool {
         size: usize,
         connect_timeout: Duration,
         acquire_timeout: Duration,
+        read_timeout: Duration,
     ) -> Pool {
         Pool {
+            read_timeout,
             config,
             idle: Mutex::new(Vec::new()),
             permits: Semaphore::new(size.max(1)),
@@ -83,6 +87,14 @@ impl Pool {
             conn: Some(conn),
             _permit: permit,
         })
+    }
+}
+
+impl Pooled<'_> {
+    /// Closes the connection instead of returning it (a query on it timed out: it may still
+    /// be running, and later queries would queue behind it).
+    pub(crate) fn discard(mut self) {
+        self.conn = None;
     }
 }
 
