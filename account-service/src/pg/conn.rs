@@ -10,6 +10,7 @@
 use smol::Async;
 use smol::io::{AsyncRead as FuturesRead, AsyncWrite as FuturesWrite};
 use std::collections::HashMap;
+use std::future::Future;
 use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
@@ -130,10 +131,24 @@ impl Conn {
     }
 }
 
-/// Opens a session as `config` says, trying each host in turn, within `timeout`.
+/// The future that drives a connection's socket.
+pub(crate) type Driver = Pin<Box<dyn Future<Output = ()> + Send + 'static>>;
+
+/// Opens a session as `config` says, trying each host in turn, within `timeout`; its
+/// connection future runs on smol's global executor.
 pub(crate) async fn connect(
     config: &tokio_postgres::Config,
     timeout: Duration,
+) -> Result<Conn, ConnectError> {
+    connect_with(config, timeout, |driver| smol::spawn(driver).detach()).await
+}
+
+/// Like [`connect`], with the connection future handed to `spawn` (the writer runs it on its
+/// own thread, so that a reply wakes the writer without a hop through another thread).
+pub(crate) async fn connect_with(
+    config: &tokio_postgres::Config,
+    timeout: Duration,
+    spawn: impl FnOnce(Driver),
 ) -> Result<Conn, ConnectError> {
     let attempt = async {
         let socket = open_socket(config).await.map_err(ConnectError::Io)?;
@@ -141,12 +156,11 @@ pub(crate) async fn connect(
             .connect_raw(socket, NoTls)
             .await
             .map_err(ConnectError::Postgres)?;
-        smol::spawn(async move {
+        spawn(Box::pin(async move {
             if let Err(e) = connection.await {
                 tracing::debug!(error = %e, "database connection ended");
             }
-        })
-        .detach();
+        }));
         Ok(Conn {
             client,
             statements: Mutex::new(HashMap::new()),

@@ -182,14 +182,14 @@ async fn keyed<T: Message>(
     now: i64,
     body: impl AsyncFnOnce(i64) -> Result<Body<T>, OpError>,
 ) -> Result<Outcome, Fail> {
-    let scope = match token {
-        None => OPEN_SCOPE,
-        Some(token) => match queries::session_account(conn, token, now).await? {
-            Some(id) => id,
+    let (scope, existing) = match token {
+        None => (OPEN_SCOPE, find(conn, OPEN_SCOPE, key).await?),
+        Some(token) => match session_and_record(conn, token, key, now).await? {
+            Some(found) => found,
             None => return Ok(Outcome::fresh::<T>(&Err(AccountError::Unauthenticated))),
         },
     };
-    if let Some(record) = find(conn, scope, key).await? {
+    if let Some(record) = existing {
         if record.fingerprint != *fingerprint {
             return Ok(Outcome::fresh::<T>(&Err(AccountError::IdempotencyConflict)));
         }
@@ -198,17 +198,13 @@ async fn keyed<T: Message>(
             secret: record.secret,
         });
     }
-    exec(conn, "SAVEPOINT body").await?;
+    // Unlike SQLite's, no savepoint around the body: every body here refuses before its
+    // first write, and a database failure rolls back the request's own savepoint.
     let (result, secret) = match settle(body(scope).await) {
         Ok(Ok((value, secret))) => (Ok(value), secret),
         Ok(Err(refusal)) => (Err(refusal), None),
         Err(e) => return Err(e),
     };
-    if result.is_err() {
-        // A refusal changes nothing, even if the body had started writing.
-        exec(conn, "ROLLBACK TO SAVEPOINT body").await?;
-    }
-    exec(conn, "RELEASE SAVEPOINT body").await?;
     let reply = StoredReply::encode(&result);
     if idempotency::is_recorded(&result) {
         let secret = if result.is_ok() { secret } else { None };
@@ -232,6 +228,57 @@ pub(crate) async fn exec(conn: &Conn, sql: &str) -> Result<(), Fail> {
     Ok(())
 }
 
+/// The account of a live session and, in the same round trip, the record of `key` in that
+/// account's scope. `None` when the session is missing or expired.
+async fn session_and_record(
+    conn: &Conn,
+    token: &TokenHash,
+    key: &IdemKey,
+    now: i64,
+) -> Result<Option<(i64, Option<idempotency::Record>)>, Fail> {
+    let statement = conn
+        .prepare(
+            "SELECT s.account_id, i.fingerprint, i.ok, i.reply, i.secret FROM sessions s \
+             LEFT JOIN idempotency i ON i.account_id = s.account_id AND i.key = $2 \
+             WHERE s.token_hash = $1 AND s.expires_at > $3",
+        )
+        .await?;
+    let Some(row) = conn
+        .client()
+        .query_opt(&statement, &[&token.0.as_slice(), &key.as_slice(), &now])
+        .await?
+    else {
+        return Ok(None);
+    };
+    let scope: i64 = row.try_get(0)?;
+    let fingerprint: Option<&[u8]> = row.try_get(1)?;
+    let record = match fingerprint {
+        None => None,
+        Some(fingerprint) => Some(record_from(fingerprint, &row, 2)?),
+    };
+    Ok(Some((scope, record)))
+}
+
+/// A record from `fingerprint` and the columns `ok`, `reply`, `secret` from `first` on.
+fn record_from(
+    fingerprint: &[u8],
+    row: &tokio_postgres::Row,
+    first: usize,
+) -> Result<idempotency::Record, Fail> {
+    Ok(idempotency::Record {
+        fingerprint: Fingerprint(
+            fingerprint
+                .try_into()
+                .map_err(|_| Fail::Corrupt("idempotency.fingerprint"))?,
+        ),
+        reply: StoredReply {
+            ok: row.try_get(first)?,
+            body: row.try_get(first + 1)?,
+        },
+        secret: row.try_get(first + 2)?,
+    })
+}
+
 pub(crate) async fn find(
     conn: &Conn,
     scope: i64,
@@ -251,18 +298,7 @@ pub(crate) async fn find(
         return Ok(None);
     };
     let fingerprint: &[u8] = row.try_get(0)?;
-    Ok(Some(idempotency::Record {
-        fingerprint: Fingerprint(
-            fingerprint
-                .try_into()
-                .map_err(|_| Fail::Corrupt("idempotency.fingerprint"))?,
-        ),
-        reply: StoredReply {
-            ok: row.try_get(1)?,
-            body: row.try_get(2)?,
-        },
-        secret: row.try_get(3)?,
-    }))
+    Ok(Some(record_from(fingerprint, &row, 1)?))
 }
 
 async fn record(
@@ -443,8 +479,7 @@ async fn deposit(conn: &Conn, id: i64, cents: i64, now: i64) -> Result<Receipt, 
     let Some(after) = balance.checked_add(cents) else {
         return refused(AccountError::Overflow);
     };
-    set_balance(conn, id, after).await?;
-    let entry = ledger(conn, id, EntryKind::Deposit, cents, after, None, now).await?;
+    let entry = move_money(conn, id, EntryKind::Deposit, cents, after, None, now).await?;
     Ok(receipt(entry, after, now))
 }
 
@@ -454,8 +489,7 @@ async fn withdraw(conn: &Conn, id: i64, cents: i64, now: i64) -> Result<Receipt,
         return refused(AccountError::InsufficientFunds);
     }
     let after = balance - cents;
-    set_balance(conn, id, after).await?;
-    let entry = ledger(conn, id, EntryKind::Withdrawal, -cents, after, None, now).await?;
+    let entry = move_money(conn, id, EntryKind::Withdrawal, -cents, after, None, now).await?;
     Ok(receipt(entry, after, now))
 }
 
@@ -509,12 +543,10 @@ async fn transfer(conn: &Conn, id: i64, p: &Payment, now: i64) -> Result<Receipt
         return refused(AccountError::Overflow);
     };
     let after = balance - p.cents;
-    set_balance(conn, id, after).await?;
-    set_balance(conn, recipient, their_after).await?;
     let out = EntryKind::TransferOut;
-    let entry = ledger(conn, id, out, -p.cents, after, Some(recipient), now).await?;
+    let entry = move_money(conn, id, out, -p.cents, after, Some(recipient), now).await?;
     let into = EntryKind::TransferIn;
-    ledger(conn, recipient, into, p.cents, their_after, Some(id), now).await?;
+    move_money(conn, recipient, into, p.cents, their_after, Some(id), now).await?;
     Ok(receipt(entry, after, now))
 }
 
@@ -534,12 +566,39 @@ async fn close(conn: &Conn, id: i64, now: i64) -> Result<AccountInfo, OpError> {
     Ok(queries::account(conn, id).await?)
 }
 
-async fn set_balance(conn: &Conn, id: i64, balance: i64) -> Result<(), Fail> {
+/// Sets account `id`'s balance to `balance_after` and appends the ledger entry that says why,
+/// in one statement; returns the entry's id.
+async fn move_money(
+    conn: &Conn,
+    id: i64,
+    kind: EntryKind,
+    delta: i64,
+    balance_after: i64,
+    counterparty: Option<i64>,
+    now: i64,
+) -> Result<i64, Fail> {
     let statement = conn
-        .prepare("UPDATE accounts SET balance = $1 WHERE id = $2")
+        .prepare(
+            "WITH balance AS (UPDATE accounts SET balance = $4 WHERE id = $1) \
+             INSERT INTO ledger (account_id, kind, delta, balance_after, counterparty_id, at) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        )
         .await?;
-    conn.client().execute(&statement, &[&balance, &id]).await?;
-    Ok(())
+    let row = conn
+        .client()
+        .query_one(
+            &statement,
+            &[
+                &id,
+                &kind_code(kind),
+                &delta,
+                &balance_after,
+                &counterparty,
+                &now,
+            ],
+        )
+        .await?;
+    Ok(row.try_get(0)?)
 }
 
 /// Appends a ledger entry and returns its id.

@@ -81,7 +81,11 @@ impl Writer {
             .name(THREAD_NAME.into())
             .spawn({
                 let counters = Arc::clone(&counters);
-                move || smol::block_on(run(config, jobs, settings, &counters))
+                move || {
+                    // The writer's connection is driven here too (see `conn::connect_with`).
+                    let ex = smol::Executor::new();
+                    smol::block_on(ex.run(run(config, jobs, settings, &counters, &ex)))
+                }
             })
             .map_err(|source| Error::Thread {
                 name: THREAD_NAME,
@@ -136,6 +140,7 @@ async fn run(
     jobs: Receiver<Job>,
     settings: Settings,
     counters: &Counters,
+    ex: &smol::Executor<'_>,
 ) {
     let max_batch = settings.max_batch.max(1);
     let mut conn: Option<Conn> = None;
@@ -149,7 +154,7 @@ async fn run(
             }
         }
         let ops: Vec<&Op> = batch.iter().map(|job| &job.op).collect();
-        let answers = run_with_retries(&mut conn, &config, &ops, settings, counters).await;
+        let answers = run_with_retries(&mut conn, &config, &ops, settings, counters, ex).await;
         counters.batches.fetch_add(1, Ordering::Relaxed);
         counters
             .requests
@@ -169,12 +174,17 @@ async fn run_with_retries(
     ops: &[&Op],
     settings: Settings,
     counters: &Counters,
+    ex: &smol::Executor<'_>,
 ) -> Vec<Answer> {
     let unavailable = || vec![None; ops.len()];
     for attempt in 1..=ATTEMPTS {
         let conn = match slot.take() {
             Some(conn) if !conn.is_closed() => conn,
-            _ => match conn::connect(config, settings.connect_timeout).await {
+            _ => match conn::connect_with(config, settings.connect_timeout, |driver| {
+                ex.spawn(driver).detach();
+            })
+            .await
+            {
                 Ok(conn) => conn,
                 Err(e) => {
                     tracing::warn!(error = %Chain(&e), "the writer cannot reach the database");
@@ -264,28 +274,33 @@ async fn run_batch(conn: &Conn, ops: &[&Op], now: i64) -> Result<Vec<Outcome>, B
     let result = async {
         ops::lock_batch(conn, ops).await.map_err(whole)?;
         let mut outcomes = Vec::with_capacity(ops.len());
-        for op in ops {
-            ops::exec(conn, "SAVEPOINT job").await.map_err(whole)?;
-            match ops::apply(conn, op, now).await {
+        // Each request's savepoint is ended and the next one started (or the transaction
+        // committed) in one round trip.
+        ops::exec(conn, "SAVEPOINT job").await.map_err(whole)?;
+        for (i, op) in ops.iter().enumerate() {
+            let end = match ops::apply(conn, op, now).await {
                 Ok(outcome) => {
-                    ops::exec(conn, "RELEASE SAVEPOINT job")
-                        .await
-                        .map_err(whole)?;
                     outcomes.push(outcome);
+                    "RELEASE SAVEPOINT job"
                 }
                 Err(fail) => {
                     if let Some(error) = batch_error(&fail) {
                         return Err(error);
                     }
                     tracing::error!(error = %fail, "request failed; rolling back its savepoint");
-                    ops::exec(conn, "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job")
-                        .await
-                        .map_err(whole)?;
                     outcomes.push(Outcome::storage_failure());
+                    "ROLLBACK TO SAVEPOINT job; RELEASE SAVEPOINT job"
                 }
-            }
+            };
+            let next = if i + 1 == ops.len() {
+                "COMMIT"
+            } else {
+                "SAVEPOINT job"
+            };
+            ops::exec(conn, &format!("{end}; {next}"))
+                .await
+                .map_err(whole)?;
         }
-        ops::exec(conn, "COMMIT").await.map_err(whole)?;
         Ok(outcomes)
     }
     .await;
