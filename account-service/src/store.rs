@@ -126,7 +126,7 @@ pub struct NewAccount {
 }
 
 /// `rename`'s argument: a validated name in normalisation form C and its UTS #39 skeleton
-/// (see [`validate::new_name`](crate::validate::new_name)).
+/// (see `validate::new_name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewName {
     /// The name.
