@@ -49,8 +49,11 @@ pub struct Config {
     pub busy_timeout: Duration,
     /// Check after every batch, before it commits, that the sum of balances equals the sum of
     /// the ledger; a batch that fails the check is rolled back. It scans both tables, so it is
-    /// on by default only in debug builds.
+    /// on by default only in debug builds. SQLite only: the PostgreSQL backend checks the
+    /// ledger with [`PgStore::audit`](crate::PgStore::audit) on demand.
     pub audit_each_batch: bool,
+    /// Connection settings used when the database is PostgreSQL.
+    pub pg: PgSettings,
 }
 
 impl Config {
@@ -68,6 +71,38 @@ impl Config {
             readers: 4,
             busy_timeout: Duration::from_secs(5),
             audit_each_batch: cfg!(debug_assertions),
+            pg: PgSettings::default(),
+        }
+    }
+}
+
+/// How a [`PgStore`](crate::PgStore) uses PostgreSQL: pool size and timeouts.
+///
+/// Each server holds at most `pool_size` read connections plus one for its writer, so
+/// PostgreSQL's `max_connections` must exceed `servers × (pool_size + 1)` plus whatever else
+/// connects (see docs/DEPLOY.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct PgSettings {
+    /// Most read connections open at once (default 8).
+    pub pool_size: usize,
+    /// How long opening a connection may take before the request is answered unavailable
+    /// (default 5 s).
+    pub connect_timeout: Duration,
+    /// How long a read waits for a free pooled connection (default 5 s).
+    pub acquire_timeout: Duration,
+    /// How long one write batch, or one read, may run before its connection is dropped and
+    /// its requests are answered unavailable (default 30 s).
+    pub statement_timeout: Duration,
+}
+
+impl Default for PgSettings {
+    fn default() -> Self {
+        PgSettings {
+            pool_size: 8,
+            connect_timeout: Duration::from_secs(5),
+            acquire_timeout: Duration::from_secs(5),
+            statement_timeout: Duration::from_secs(30),
         }
     }
 }

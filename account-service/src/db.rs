@@ -6,12 +6,13 @@
 //! transactions begin `IMMEDIATE`, so they take the write lock up front rather than failing on
 //! a stale snapshot half-way.
 
-mod audit;
+pub(crate) mod audit;
 mod checkpoint;
-mod file;
-mod idempotency;
-mod migrations;
-mod ops;
+pub(crate) mod codes;
+pub(crate) mod file;
+pub(crate) mod idempotency;
+pub(crate) mod migrations;
+pub(crate) mod ops;
 mod queries;
 mod readers;
 mod schema;
@@ -37,7 +38,8 @@ use rpc_runtime::Message;
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::time::Duration;
-use writer::{Writer, unix_now};
+use writer::Writer;
+pub(crate) use writer::unix_now;
 
 /// The schema version this program reads and writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = schema::VERSION;

@@ -64,6 +64,51 @@ pub enum Error {
         #[source]
         source: rusqlite::Error,
     },
+    /// The PostgreSQL URL (or key=value string) does not parse.
+    #[error("invalid database url")]
+    DatabaseUrl {
+        /// What the parser said.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    /// The PostgreSQL server could not be reached or refused the session.
+    #[error("cannot connect to the database")]
+    Connect {
+        /// Why.
+        #[source]
+        source: crate::pg::ConnectError,
+    },
+    /// A PostgreSQL statement outside a request failed.
+    #[error("database query failed while {doing}")]
+    Postgres {
+        /// What was being done.
+        doing: &'static str,
+        /// What PostgreSQL said.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// A PostgreSQL migration failed; the database keeps the version it had.
+    #[error("migrating the postgresql schema to version {version} failed")]
+    PostgresMigration {
+        /// The version the failed migration leads to.
+        version: u32,
+        /// What PostgreSQL said.
+        #[source]
+        source: tokio_postgres::Error,
+    },
+    /// `migrate-db` found accounts or idempotency records in the PostgreSQL database; it
+    /// copies only into an empty one.
+    #[error(
+        "the postgresql database already holds accounts; migrate-db copies only into an empty one"
+    )]
+    TargetNotEmpty,
+    /// The copy made by `migrate-db` does not balance or differs from its source; it was
+    /// rolled back.
+    #[error("the copied database does not match its source: {problem}")]
+    CopyMismatch {
+        /// What differs.
+        problem: String,
+    },
     /// A query outside a request (an audit, a migration check) failed.
     #[error("database query failed")]
     Query(#[from] rusqlite::Error),

@@ -9,7 +9,9 @@
 //! read-only connections. Neither runs on the async executor, and neither does argon2, which
 //! runs on a fixed pool of threads with a bounded queue.
 //!
-//! The database sits behind the [`Store`] trait; [`SqliteStore`] is the embedded default.
+//! The database sits behind the [`Store`] trait; [`SqliteStore`] is the embedded default, and
+//! [`PgStore`] keeps everything in a PostgreSQL database that several servers share
+//! (docs/DEPLOY.md).
 //!
 //! # Examples
 //!
@@ -55,6 +57,7 @@ mod config;
 mod db;
 mod error;
 pub mod http;
+mod pg;
 mod serve;
 mod service;
 pub mod store;
@@ -62,9 +65,12 @@ mod validate;
 
 pub use account_client::api::Accounts;
 pub use auth::HashingStats;
-pub use config::{Config, LoginThrottle, PasswordHashing};
+pub use config::{Config, LoginThrottle, PasswordHashing, PgSettings};
 pub use db::{Audit, SCHEMA_VERSION, SqliteStore, WriterStats};
 pub use error::{Error, Result};
+pub use pg::{
+    ConnectError, MigrationReport, PG_SCHEMA_VERSION, PgStore, migrate_sqlite_to_postgres,
+};
 pub use serve::ServeAccounts;
 pub use service::AccountService;
 pub use store::Store;

@@ -1,14 +1,17 @@
 //! `account-server`: serves the account service over TCP and a Unix socket, on an embedded
-//! SQLite database. Flags and environment only; everything else lives in the library.
+//! SQLite database (the default) or on PostgreSQL shared by several servers. Flags and
+//! environment only; everything else lives in the library.
 //!
 //! ```sh
 //! cargo run --release --bin account-server
 //! cargo run --release --bin account-server -- --listen tcp://0.0.0.0:7878 --db /var/lib/accounts.db
+//! cargo run --release --bin account-server -- --db postgres://accounts@db.internal/accounts
+//! cargo run --release --bin account-server -- migrate-db --from ./accounts.db --to postgres://accounts@db.internal/accounts
 //! ```
 
 use account_service::http::RestApi;
-use account_service::{AccountService, Config, ServeAccounts};
-use clap::Parser;
+use account_service::{AccountService, Config, PgStore, ServeAccounts, Store};
+use clap::{Parser, Subcommand};
 use rpc_runtime::server::{Limits, shutdown_on_signals};
 use rpc_runtime::{Endpoint, Server};
 use std::path::PathBuf;
@@ -20,8 +23,17 @@ use std::time::Duration;
 /// Stop it with Ctrl-C or SIGTERM: it stops accepting, tells clients to go away, finishes the
 /// calls in flight, commits what the writer holds, removes its socket file and exits.
 #[derive(Debug, Parser)]
-#[command(name = "account-server", version, about)]
+#[command(
+    name = "account-server",
+    version,
+    about,
+    args_conflicts_with_subcommands = true
+)]
 struct Args {
+    /// Something else than serving.
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Where to listen: tcp://HOST:PORT or unix://PATH. Repeat the flag for several endpoints.
     #[arg(
         long = "listen",
@@ -31,9 +43,18 @@ struct Args {
     )]
     listen: Vec<Endpoint>,
 
-    /// The SQLite database file; created with its schema when missing.
+    /// The database: a SQLite file (created with its schema when missing), or a PostgreSQL
+    /// URL, postgres://USER@HOST/DB (the schema is created or migrated at start).
     #[arg(long, env = "ACCOUNT_DB", default_value = "./accounts.db")]
-    db: PathBuf,
+    db: String,
+
+    /// PostgreSQL only: most read connections per server (plus one for the writer).
+    #[arg(long, env = "ACCOUNT_PG_POOL", default_value_t = Config::new("").pg.pool_size)]
+    pg_pool: usize,
+
+    /// PostgreSQL only: seconds to wait for a connection before answering "unavailable".
+    #[arg(long, env = "ACCOUNT_PG_CONNECT_TIMEOUT", default_value_t = 5)]
+    pg_connect_timeout: u64,
 
     /// Log level: error, warn, info, debug or trace.
     #[arg(long, env = "ACCOUNT_LOG", default_value = "info")]
@@ -94,6 +115,22 @@ struct Args {
     session_ttl: u64,
 }
 
+/// Commands besides serving.
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Copies a SQLite database into an empty PostgreSQL database, checks that both ledgers
+    /// balance and hold the same totals, and commits only then. Stop the server on the SQLite
+    /// file first (the copy takes its lock).
+    MigrateDb {
+        /// The SQLite database file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL URL; its database must hold no accounts yet.
+        #[arg(long)]
+        to: String,
+    },
+}
+
 fn main() -> ExitCode {
     let args = Args::parse();
     tracing_subscriber::fmt()
@@ -127,6 +164,11 @@ impl std::fmt::Display for Chain<'_> {
     }
 }
 
+/// Whether `db` names a PostgreSQL database rather than a SQLite file.
+fn is_postgres(db: &str) -> bool {
+    db.starts_with("postgres://") || db.starts_with("postgresql://")
+}
+
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::new(&args.db);
     config.session_ttl = Duration::from_secs(args.session_ttl);
@@ -134,9 +176,43 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if let Some(threads) = args.hash_threads {
         config.hashing_threads = threads;
     }
+    config.pg.pool_size = args.pg_pool;
+    config.pg.connect_timeout = Duration::from_secs(args.pg_connect_timeout);
+    if let Some(Command::MigrateDb { from, to }) = &args.command {
+        let report = account_service::migrate_sqlite_to_postgres(from, to, &config)?;
+        tracing::info!(
+            accounts = report.accounts,
+            entries = report.entries,
+            sessions = report.sessions,
+            idempotency = report.idempotency,
+            total_cents = %report.total_cents,
+            "copied the database; both ledgers balance"
+        );
+        return Ok(());
+    }
     let retry_after = config.login_throttle.lockout;
-    let service = AccountService::open(config)?;
+    if is_postgres(&args.db) {
+        let store = PgStore::open(&args.db, &config)?;
+        let service = AccountService::with_store(store, &config)?;
+        serve(&args, service.clone(), retry_after)?;
+        tracing::info!("connections drained; stopping the writer");
+        service.store().shutdown()?;
+    } else {
+        let service = AccountService::open(config)?;
+        serve(&args, service.clone(), retry_after)?;
+        tracing::info!("connections drained; stopping the writer");
+        service.shutdown()?;
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
 
+/// Serves `service` on the endpoints of `args` until a signal stops the server.
+fn serve<S: Store>(
+    args: &Args,
+    service: AccountService<S>,
+    retry_after: Duration,
+) -> Result<(), Box<dyn std::error::Error>> {
     let limits = Limits {
         max_body: args.max_body,
         max_connections: args.max_connections,
@@ -148,7 +224,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         total_write_budget: args.total_write_budget,
     };
     let mut builder = Server::builder()
-        .serve(ServeAccounts::new(service.clone()))
+        .serve(ServeAccounts::new(service))
         .http_routes(RestApi::new().with_login_retry_after(retry_after))
         .limits(limits);
     for endpoint in &args.listen {
@@ -158,14 +234,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         builder = builder.workers(workers);
     }
     let server = builder.bind()?;
+    // Before the "listening" lines: whoever waits for them may signal at once.
+    shutdown_on_signals(&server.shutdown_handle())?;
     for endpoint in server.endpoints() {
         tracing::info!(%endpoint, "listening");
     }
-    shutdown_on_signals(&server.shutdown_handle())?;
     server.run()?;
-    tracing::info!("connections drained; stopping the writer");
-    service.shutdown()?;
-    tracing::info!("stopped");
     Ok(())
 }
 
@@ -179,5 +253,23 @@ mod tests {
         assert_eq!(old.max_body, 4096);
         let new = Args::try_parse_from(["account-server", "--max-body", "8192"]).unwrap();
         assert_eq!(new.max_body, 8192);
+    }
+
+    #[test]
+    fn the_database_url_picks_the_backend() {
+        assert!(is_postgres("postgres://a@b/c"));
+        assert!(is_postgres("postgresql://a@%2Frun%2Fpg/c"));
+        assert!(!is_postgres("./accounts.db"));
+        assert!(!is_postgres("postgres.db"));
+        let args = Args::try_parse_from([
+            "account-server",
+            "migrate-db",
+            "--from",
+            "a.db",
+            "--to",
+            "postgres://x@y/z",
+        ])
+        .unwrap();
+        assert!(matches!(args.command, Some(Command::MigrateDb { .. })));
     }
 }

@@ -1,5 +1,5 @@
 //! [`ServeAccounts`]: the account service on an rpc-runtime server, able to answer
-//! `resource exhausted`.
+//! `resource exhausted` and `unavailable`.
 //!
 //! The dispatcher `#[service]` generates ([`account_client::api::ServeAccounts`]) turns a
 //! handler's `Result<T, AccountError>` into a response; it has no way to say "too busy". The
@@ -8,7 +8,10 @@
 //! that means something else. So this wrapper polls the three methods that hash passwords
 //! (`open`, `login`, `change_password`) inside a [`Scope`]: a refusal by the pool during that
 //! poll marks the scope, and the call is answered `ResourceExhausted` instead of whatever the
-//! handler returned. Other methods go straight to the generated dispatcher.
+//! handler returned. Every method is polled in a scope of its own, in which a store that
+//! cannot reach its database (PostgreSQL restarting) marks the call, which is then answered
+//! with the `Unavailable` status: nothing was done, and a retry (on any server, under the same
+//! idempotency key) is safe.
 
 use crate::db::SqliteStore;
 use crate::service::AccountService;
@@ -92,24 +95,33 @@ impl<S: Store> Service for ServeAccounts<S> {
 
     fn start(&self, method: u32, body: &[u8]) -> Option<Call> {
         let call = self.inner.start(method, body)?;
-        if self.hashing.contains(&method) {
-            Some(Box::pin(Refusable { call }))
-        } else {
-            Some(call)
-        }
+        let refusable = self.hashing.contains(&method);
+        Some(Box::pin(Scoped {
+            call,
+            refusable,
+            unavailable: false,
+        }))
     }
 }
 
 /// A call whose every poll runs inside a [`Scope`].
-struct Refusable {
+///
+/// When the store could not reach its database during any poll (see [`mark_unavailable`]),
+/// the call is answered with the `Unavailable` status: nothing was done, and a client may
+/// retry, on this server or another, with the same idempotency key.
+struct Scoped {
     call: Call,
+    /// Whether the hashing pool may refuse this call instead of queueing it.
+    refusable: bool,
+    /// Whether the database was unreachable during an earlier poll.
+    unavailable: bool,
 }
 
-impl Future for Refusable {
+impl Future for Scoped {
     type Output = Reply;
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Reply> {
-        let scope = Scope::enter();
+        let scope = Scope::enter_with(self.refusable);
         let poll = self.call.as_mut().poll(cx);
         if scope.refused() {
             // The handler gave up the moment the pool refused; what it returned is moot.
@@ -118,32 +130,66 @@ impl Future for Refusable {
                 "too many passwords are being checked; nothing was done, retry later",
             ));
         }
-        poll
+        self.unavailable |= scope.unavailable();
+        match poll {
+            Poll::Ready(_) if self.unavailable => Poll::Ready(Reply::error(
+                Status::Unavailable,
+                "the database cannot be reached; nothing was done, retry later",
+            )),
+            other => other,
+        }
     }
 }
 
+/// What happened in the current scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Marks {
+    /// Whether the hashing pool may refuse work here.
+    refusable: bool,
+    /// Whether it did.
+    refused: bool,
+    /// Whether the store found its database unreachable.
+    unavailable: bool,
+}
+
 thread_local! {
-    /// `None` outside a scope; inside, whether the pool refused work during this poll.
-    static SCOPE: Cell<Option<bool>> = const { Cell::new(None) };
+    /// `None` outside a scope.
+    static SCOPE: Cell<Option<Marks>> = const { Cell::new(None) };
 }
 
 /// While alive, work refused by a full pool on this thread is reported here rather than
-/// waited for. Scopes nest; dropping one restores the one around it.
+/// waited for, and so is an unreachable database. Scopes nest; dropping one restores the one
+/// around it.
 pub(crate) struct Scope {
-    outer: Option<bool>,
+    outer: Option<Marks>,
 }
 
 impl Scope {
-    /// Enters a scope on this thread.
+    /// Enters a scope on this thread in which a full pool refuses work.
+    #[cfg(test)]
     pub(crate) fn enter() -> Scope {
+        Self::enter_with(true)
+    }
+
+    /// Enters a scope on this thread; a full pool refuses work in it only when `refusable`.
+    fn enter_with(refusable: bool) -> Scope {
         Scope {
-            outer: SCOPE.replace(Some(false)),
+            outer: SCOPE.replace(Some(Marks {
+                refusable,
+                refused: false,
+                unavailable: false,
+            })),
         }
     }
 
     /// Whether work was refused since the scope was entered.
     pub(crate) fn refused(&self) -> bool {
-        SCOPE.get() == Some(true)
+        SCOPE.get().is_some_and(|m| m.refused)
+    }
+
+    /// Whether the database was found unreachable since the scope was entered.
+    fn unavailable(&self) -> bool {
+        SCOPE.get().is_some_and(|m| m.unavailable)
     }
 }
 
@@ -153,14 +199,28 @@ impl Drop for Scope {
     }
 }
 
+/// Called by a store that could not reach its database: inside a scope, the call will be
+/// answered `Unavailable`; outside, nothing happens (the caller sees `StorageFailure`).
+pub(crate) fn mark_unavailable() {
+    if let Some(marks) = SCOPE.get() {
+        SCOPE.set(Some(Marks {
+            unavailable: true,
+            ..marks
+        }));
+    }
+}
+
 /// Called by a pool whose queue is full: inside a scope, marks it and returns `true` (refuse
 /// now); outside, returns `false` (wait for room).
 pub(crate) fn refuse_when_full() -> bool {
     match SCOPE.get() {
-        Some(_) => {
-            SCOPE.set(Some(true));
+        Some(marks) if marks.refusable => {
+            SCOPE.set(Some(Marks {
+                refused: true,
+                ..marks
+            }));
             true
         }
-        None => false,
+        _ => false,
     }
 }

@@ -10,8 +10,8 @@ use crate::config::Config;
 use crate::db::{Audit, SqliteStore, WriterStats};
 use crate::error::Error;
 use crate::store::{
-    Answer, Fingerprint, Keyed, NewAccount, NewName, NewPassword, NewSession, Payment, Replay,
-    Store, TokenHash,
+    Answer, Fingerprint, Keyed, LoginOutcome, NewAccount, NewName, NewPassword, NewSession,
+    Payment, Replay, Store, TokenHash,
 };
 use crate::validate;
 use account_client::api::{
@@ -208,6 +208,19 @@ impl<S: Store> Accounts for AccountService<S> {
         let inner = &self.inner;
         // Counted now, before the check: attempts sent together cannot all get through.
         let attempt = inner.throttle.begin(&name, client, Instant::now())?;
+        // Then where every server counts (a no-op for a store only this server uses).
+        let shared = match inner.store.login_attempt(name, client_key(client)).await {
+            Ok(shared) => shared,
+            Err(e) => {
+                attempt.refund();
+                return Err(e);
+            }
+        };
+        let settle_shared = async |outcome| {
+            if let Some(shared) = shared.clone() {
+                inner.store.login_settled(shared, outcome).await;
+            }
+        };
         let checked = async {
             let mut credentials = inner.store.credentials(name).await?;
             if name != r.name {
@@ -225,15 +238,18 @@ impl<S: Store> Accounts for AccountService<S> {
         let credentials = match checked.await {
             Ok(Some(credentials)) => {
                 attempt.succeeded();
+                settle_shared(LoginOutcome::Succeeded).await;
                 credentials
             }
             Ok(None) => {
                 attempt.failed();
+                settle_shared(LoginOutcome::Failed).await;
                 return Err(AccountError::InvalidCredentials);
             }
             // Never checked (storage failed, or the hashing queue was full).
             Err(e) => {
                 attempt.refund();
+                settle_shared(LoginOutcome::Refunded).await;
                 return Err(e);
             }
         };
@@ -387,6 +403,15 @@ impl<S: Store> Accounts for AccountService<S> {
         };
         let answer = self.inner.store.close(request).await;
         self.settle(answer, None).await
+    }
+}
+
+/// How the shared login throttle names a client: its IP address, or the transport.
+fn client_key(client: Client) -> String {
+    match client {
+        Client::Ip(ip) => format!("ip:{ip}"),
+        Client::Unix => "unix".to_owned(),
+        Client::Local => "local".to_owned(),
     }
 }
 

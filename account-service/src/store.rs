@@ -3,12 +3,13 @@
 //! [`AccountService`](crate::AccountService) does everything that needs no database
 //! (validation, password hashing, tokens, throttling) and hands the rest to a [`Store`]. The
 //! store owns transactions, idempotency records and the ledger rules; [`SqliteStore`] is the
-//! embedded implementation. A PostgreSQL backend would implement the same trait.
+//! embedded implementation, [`PgStore`] the one several servers can share.
 //!
 //! A store never sees a password or a session token: only argon2 PHC strings and
 //! [`TokenHash`]es.
 //!
 //! [`SqliteStore`]: crate::SqliteStore
+//! [`PgStore`]: crate::PgStore
 
 use account_client::api::{
     AccountError, AccountInfo, AccountStatus, AccountSummary, Entry, IdemKey, Name, Receipt, Token,
@@ -125,7 +126,7 @@ pub struct NewAccount {
 }
 
 /// `rename`'s argument: a validated name in normalisation form C and its UTS #39 skeleton
-/// (see [`validate::new_name`](crate::validate::new_name)).
+/// (see `validate::new_name`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewName {
     /// The name.
@@ -176,6 +177,30 @@ pub struct Credentials {
     pub password_hash: String,
     /// Open or closed.
     pub status: AccountStatus,
+}
+
+/// A login attempt counted in the database, for throttling shared by several servers (see
+/// [`Store::login_attempt`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SharedAttempt {
+    /// The attempt's row.
+    pub id: i64,
+    /// The name tried.
+    pub name: Name,
+    /// Who tried it: `ip:ADDRESS`, `unix` or `local`.
+    pub client: String,
+}
+
+/// How a login attempt ended, for [`Store::login_settled`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LoginOutcome {
+    /// The password was wrong (or the name unknown): the attempt keeps counting.
+    Failed,
+    /// The password was right: this client's attempts on this name are forgotten.
+    Succeeded,
+    /// The password was never checked: the attempt is handed back.
+    Refunded,
 }
 
 /// The first answer to a request whose key was used again by the same request.
@@ -292,6 +317,31 @@ pub trait Store: Send + Sync + 'static {
 
     /// Closes the session's account, which must hold no money.
     fn close(&self, request: Keyed<()>) -> impl Future<Output = Answer<AccountInfo>> + Send;
+
+    /// Counts a login attempt on `name` by `client` where every server sees it, or refuses it
+    /// with `Throttled` when too many recent ones failed (over all servers). The service's
+    /// in-memory throttle runs first either way.
+    ///
+    /// The default, for a store only one server uses, counts nothing and returns `None`.
+    fn login_attempt(
+        &self,
+        name: Name,
+        client: String,
+    ) -> impl Future<Output = Result<Option<SharedAttempt>, AccountError>> + Send {
+        let _ = (name, client);
+        async { Ok(None) }
+    }
+
+    /// Records how an attempt from [`Store::login_attempt`] ended. Best effort: a failure
+    /// here is logged, not answered.
+    fn login_settled(
+        &self,
+        attempt: SharedAttempt,
+        outcome: LoginOutcome,
+    ) -> impl Future<Output = ()> + Send {
+        let _ = (attempt, outcome);
+        async {}
+    }
 }
 
 #[cfg(test)]

@@ -17,6 +17,9 @@
 //! - [`security`]: tokens, ownership, expiry, hostile names and amounts, uniform login errors.
 //! - [`database`]: the database file's permissions and lock, and start-up error messages.
 //! - [`http_server`]: the server over HTTP/1.1 with `curl` and Python; bodies never allocated ahead.
+//! - [`pg_cluster`]: the PostgreSQL test cluster and the `ACCOUNT_TEST_BACKEND` switch.
+//! - [`postgres`]: several servers on one PostgreSQL database, a restart of PostgreSQL under a
+//!   server, `migrate-db`, and the schema version check.
 //! - [`cli`]: the `account` tool in scripts: `--json` output, session files, exit codes.
 
 mod cli;
@@ -27,5 +30,7 @@ mod http_server;
 mod idempotency;
 mod library;
 mod overload;
+pub mod pg_cluster;
+mod postgres;
 mod security;
 pub(crate) mod support;

@@ -115,29 +115,7 @@ pub(crate) fn history(
     rows.collect()
 }
 
-/// The `status` column's integer.
-pub(crate) fn status_code(status: AccountStatus) -> i64 {
-    match status {
-        AccountStatus::Open => 1,
-        AccountStatus::Closed => 2,
-    }
-}
-
-/// The `kind` column's integer.
-pub(crate) fn kind_code(kind: EntryKind) -> i64 {
-    match kind {
-        EntryKind::Opening => 1,
-        EntryKind::Deposit => 2,
-        EntryKind::Withdrawal => 3,
-        EntryKind::TransferOut => 4,
-        EntryKind::TransferIn => 5,
-    }
-}
-
-/// A row id as the API's `u64`.
-pub(crate) fn to_id(id: i64) -> u64 {
-    u64::try_from(id).unwrap_or_default()
-}
+pub(crate) use super::codes::{kind_code, status_code, to_id};
 
 fn id_column(row: &Row<'_>, i: usize) -> rusqlite::Result<u64> {
     row.get::<_, i64>(i).map(to_id)
@@ -153,20 +131,11 @@ fn to_name(i: usize, name: &str) -> rusqlite::Result<Name> {
 }
 
 fn status_column(row: &Row<'_>, i: usize) -> rusqlite::Result<AccountStatus> {
-    match row.get::<_, i64>(i)? {
-        1 => Ok(AccountStatus::Open),
-        2 => Ok(AccountStatus::Closed),
-        n => Err(rusqlite::Error::IntegralValueOutOfRange(i, n)),
-    }
+    let n = row.get::<_, i64>(i)?;
+    super::codes::status(n).ok_or(rusqlite::Error::IntegralValueOutOfRange(i, n))
 }
 
 fn kind_column(row: &Row<'_>, i: usize) -> rusqlite::Result<EntryKind> {
-    Ok(match row.get::<_, i64>(i)? {
-        1 => EntryKind::Opening,
-        2 => EntryKind::Deposit,
-        3 => EntryKind::Withdrawal,
-        4 => EntryKind::TransferOut,
-        5 => EntryKind::TransferIn,
-        n => return Err(rusqlite::Error::IntegralValueOutOfRange(i, n)),
-    })
+    let n = row.get::<_, i64>(i)?;
+    super::codes::kind(n).ok_or(rusqlite::Error::IntegralValueOutOfRange(i, n))
 }

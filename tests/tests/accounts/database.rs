@@ -16,7 +16,7 @@ fn mode(path: &Path) -> u32 {
 #[test]
 fn the_database_and_its_wal_files_are_owner_only() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let server = Server::start(dir.path());
+    let server = Server::start_sqlite(dir.path());
     let c = server.tcp_client();
     open(&c, "perm-alice", "alice's password", 100);
     login(&c, "perm-alice", "alice's password");
@@ -33,7 +33,7 @@ fn the_database_and_its_wal_files_are_owner_only() {
 #[test]
 fn a_second_server_on_the_same_database_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let first = Server::start(dir.path());
+    let first = Server::start_sqlite(dir.path());
     let c = first.tcp_client();
     open(&c, "lock-alice", "alice's password", 100);
 

@@ -2,11 +2,12 @@
 //! `account-server` process that is always killed at the end, typed clients, idempotency keys,
 //! a seeded random generator, a raw frame client, and the offline ledger audit.
 
+use super::pg_cluster;
 use account_client::api::{
     AccountError, AccountInfo, AccountsBlockingClient, AccountsClient, Entry, HistoryRequest,
     IdemKey, LoginRequest, Name, OpenRequest, Password, Token,
 };
-use account_service::{AccountService, Audit, Config, PasswordHashing};
+use account_service::{AccountService, Audit, Config, PasswordHashing, PgStore};
 use rpc_runtime::frame::{self, FrameKind, Header};
 use rpc_runtime::{BlockingClient, CallError, Endpoint, Wire as _};
 use std::collections::HashMap;
@@ -169,13 +170,32 @@ impl Server {
         Server::start_with(dir, &[])
     }
 
-    /// Starts a server on `dir/accounts.db` with `extra` flags, and waits until it listens.
+    /// Starts a server on the test's database ([`pg_cluster::database_for`]: `dir/accounts.db`,
+    /// or a PostgreSQL database) with `extra` flags, and waits until it listens.
     pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
-        let socket = dir.join("a.sock");
+        Server::start_on(dir, &pg_cluster::database_for(dir), extra)
+    }
+
+    /// Starts a server on `dir/accounts.db` whatever the backend, for tests of the SQLite
+    /// file itself.
+    pub fn start_sqlite(dir: &Path) -> Server {
+        Server::start_on(dir, &dir.join("accounts.db").display().to_string(), &[])
+    }
+
+    /// Starts a server on `db` (a SQLite path or a PostgreSQL URL) in `dir`, with `extra`
+    /// flags, listening on a free TCP port and `dir/a.sock`.
+    pub fn start_on(dir: &Path, db: &str, extra: &[&str]) -> Server {
+        Server::start_on_socket(dir, db, &dir.join("a.sock"), extra)
+    }
+
+    /// Like [`Server::start_on`], with the Unix socket at `socket` (several servers in one
+    /// directory need one each).
+    pub fn start_on_socket(dir: &Path, db: &str, socket: &Path, extra: &[&str]) -> Server {
+        let socket = socket.to_path_buf();
         let mut command = server_command(dir);
         command
             .arg("--db")
-            .arg(dir.join("accounts.db"))
+            .arg(db)
             .args(["--listen", "tcp://127.0.0.1:0", "--listen"])
             .arg(format!("unix://{}", socket.display()))
             .args(["--log-level", "info"])
@@ -184,7 +204,8 @@ impl Server {
     }
 
     /// Starts a server configured through the environment only: `ACCOUNT_DB` is
-    /// `dir/env.db`, `ACCOUNT_LISTEN` a free TCP port and `dir/a.sock`, plus `vars`.
+    /// `dir/env.db` (SQLite whatever the backend), `ACCOUNT_LISTEN` a free TCP port and
+    /// `dir/a.sock`, plus `vars`.
     pub fn start_from_env(dir: &Path, vars: &[(&str, &str)]) -> Server {
         let socket = dir.join("a.sock");
         let mut command = server_command(dir);
@@ -517,13 +538,27 @@ pub fn check_chain(entries: &[Entry], balance: i64) -> i64 {
     running
 }
 
-/// Opens the (stopped) server's database in-process and audits the whole ledger.
+/// Opens the (stopped) server's database in-process and audits the whole ledger: the SQLite
+/// file `db`, or with the PostgreSQL backend the database of the test directory `db` is in.
 pub fn audit(db: &Path) -> Audit {
+    if pg_cluster::backend() == pg_cluster::Backend::Postgres {
+        let dir = db.parent().expect("the database's directory");
+        return audit_postgres(&pg_cluster::database_for(dir));
+    }
     let mut config = Config::new(db);
     config.password_hashing = PasswordHashing::INSECURE_FAST;
     let service = AccountService::open(config).expect("open the database for the audit");
     let audit = smol::block_on(service.audit()).expect("audit");
     service.shutdown().expect("shut the audit's writer down");
+    audit
+}
+
+/// Audits the whole ledger of the PostgreSQL database at `url`.
+pub fn audit_postgres(url: &str) -> Audit {
+    let config = Config::new("");
+    let store = PgStore::open(url, &config).expect("open the database for the audit");
+    let audit = smol::block_on(store.audit()).expect("audit");
+    store.shutdown().expect("shut the audit's writer down");
     audit
 }
 
