@@ -49,7 +49,7 @@ pub mod status;
 pub mod transport;
 pub mod wire;
 
-pub use client::{BlockingClient, CallError, Client, ClientOptions, RpcError};
+pub use client::{BalanceError, BlockingClient, CallError, Client, ClientOptions, RpcError};
 pub use endpoint::Endpoint;
 pub use message::Message;
 pub use server::{ServeError, Server, ServerBuilder};

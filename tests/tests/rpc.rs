@@ -17,8 +17,10 @@
 //! - [`framing`]: the read timeout per frame, strict `describe` bodies.
 //! - [`handlers`]: what handlers can rely on: the caller's address, panics contained.
 //! - [`stats`]: the server's live counts of connections and calls.
+//! - [`balance`]: one client over several servers: spreading, failover, probing back.
 
 mod abuse;
+mod balance;
 mod budget;
 mod calls;
 mod files;
