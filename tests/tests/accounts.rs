@@ -16,8 +16,11 @@
 //! - [`overload`]: a flood of logins against a small hashing pool is refused, not queued.
 //! - [`security`]: tokens, ownership, expiry, hostile names and amounts, uniform login errors.
 //! - [`database`]: the database file's permissions and lock, and start-up error messages.
+//! - [`bank`]: random transfers through a balanced client while servers are killed (-9) and
+//!   restarted; the money, the balances and the acknowledged transfers all add up.
 //! - [`cli`]: the `account` tool in scripts: `--json` output, session files, exit codes.
 
+mod bank;
 mod cli;
 mod concurrency;
 mod crash;

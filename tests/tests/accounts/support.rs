@@ -171,11 +171,17 @@ impl Server {
 
     /// Starts a server on `dir/accounts.db` with `extra` flags, and waits until it listens.
     pub fn start_with(dir: &Path, extra: &[&str]) -> Server {
+        Server::start_on(dir, dir.join("accounts.db").as_os_str(), extra)
+    }
+
+    /// Starts a server in `dir` on the database `db` (a file, or a URL that several servers
+    /// share) with `extra` flags, and waits until it listens on TCP and on `dir/a.sock`.
+    pub fn start_on(dir: &Path, db: &OsStr, extra: &[&str]) -> Server {
         let socket = dir.join("a.sock");
         let mut command = server_command(dir);
         command
             .arg("--db")
-            .arg(dir.join("accounts.db"))
+            .arg(db)
             .args(["--listen", "tcp://127.0.0.1:0", "--listen"])
             .arg(format!("unix://{}", socket.display()))
             .args(["--log-level", "info"])
