@@ -199,3 +199,45 @@ impl Client {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn client(n: usize) -> Client {
+        let endpoints = (0..n).map(|i| Endpoint::memory(format!("balance-unit-{i}")));
+        Client::balanced(endpoints).unwrap()
+    }
+
+    fn down(client: &Client, i: usize) {
+        let why = RpcError::new(Status::Unavailable, "test");
+        client.shared.nodes[i].mark_down(&client.shared.options, &why);
+    }
+
+    #[test]
+    fn the_less_busy_of_two_gets_the_call() {
+        let client = client(2);
+        let _busy: Vec<_> = (0..5).map(|_| client.shared.nodes[0].enter()).collect();
+        for _ in 0..50 {
+            assert_eq!(client.pick(0), Some(1));
+        }
+        assert_eq!(client.pick(0b10), Some(0), "tried endpoints are skipped");
+        assert_eq!(client.pick(0b11), None);
+    }
+
+    #[test]
+    fn endpoints_out_of_rotation_are_picked_only_when_none_is_in() {
+        let client = client(3);
+        down(&client, 0);
+        for _ in 0..50 {
+            assert_ne!(client.pick(0), Some(0));
+        }
+        down(&client, 2);
+        assert_eq!(client.pick(0), Some(1));
+        // All tried or out: the one out of rotation that is due soonest.
+        down(&client, 2);
+        assert_eq!(client.pick(0b010), Some(0));
+        client.shared.nodes[0].mark_up();
+        assert_eq!(client.pick(0b010), Some(0));
+    }
+}
