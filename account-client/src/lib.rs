@@ -6,8 +6,10 @@
 //! crate adds what every caller needs: [`new_idem_key`] for the key each mutation carries,
 //! [`parse_cents`] and [`format_cents`] to read and show amounts without floating point, and
 //! [`RetryingClient`] / [`RetryingBlockingClient`], which key every mutation once and resend
-//! it unchanged while no answer comes (see [`retry`] for why that is safe). The
-//! `account` command-line tool is built on this library; its README lists its commands and
+//! it unchanged while no answer comes (see [`retry`] for why that is safe). [`Servers`] names
+//! one server or several on one database (`tcp://a:7878,tcp://b:7878`) and makes a client
+//! that spreads calls over them and fails over; a retried mutation keeps its key on whichever
+//! server it lands. The `account` command-line tool is built on this library; its README lists its commands and
 //! exit codes.
 //!
 //! # Examples
@@ -26,6 +28,7 @@ pub mod api;
 mod keys;
 mod money;
 pub mod retry;
+mod servers;
 
 pub use api::{
     AccountError, AccountInfo, AccountStatus, AccountSummary, Accounts, AccountsBlockingClient,
@@ -36,6 +39,7 @@ pub use api::{
 pub use keys::{KeyError, new_idem_key};
 pub use money::{MoneyError, format_cents, parse_cents};
 pub use retry::{RetryPolicy, RetryingBlockingClient, RetryingClient};
+pub use servers::{Servers, ServersError};
 
 #[doc = include_str!("../README.md")]
 #[cfg(doctest)]

@@ -9,7 +9,7 @@ mod fake;
 use account_client::retry::{RetryPolicy, retry_unanswered, retry_unanswered_blocking};
 use account_client::{
     AccountError, AccountsBlockingClient, AccountsClient, AmountRequest, EntryKind, HistoryRequest,
-    LoginRequest, RetryingBlockingClient, RetryingClient, ServeAccounts, new_idem_key,
+    LoginRequest, RetryingBlockingClient, RetryingClient, ServeAccounts, Servers, new_idem_key,
 };
 use fake::{Fake, Hold};
 use rpc_runtime::frame::Status;
@@ -241,4 +241,37 @@ fn other_runtime_errors_are_not_retried() {
     assert!(matches!(error, CallError::Rpc(_)));
     assert_ne!(error.status(), Status::Unavailable);
     assert_eq!(calls, 1);
+}
+
+#[test]
+fn a_balanced_retrying_client_keeps_the_key_across_servers() {
+    // One fake (one ledger) behind two endpoints, as two servers share one database, and a
+    // third endpoint that is down.
+    let fake = Fake::default();
+    let hold = fake.hold_replies();
+    let server = Server::builder()
+        .listen("memory://retry-balanced-a".parse().unwrap())
+        .listen("memory://retry-balanced-b".parse().unwrap())
+        .serve(ServeAccounts::new(fake))
+        .bind()
+        .unwrap()
+        .spawn()
+        .unwrap();
+    let servers: Servers =
+        "memory://retry-balanced-a,memory://retry-balanced-down,memory://retry-balanced-b"
+            .parse()
+            .unwrap();
+    let accounts =
+        RetryingBlockingClient::with_policy(servers.accounts_blocking(impatient()), quick());
+    let token = alice(&accounts, 100);
+    // Applied, answer lost: the retry, wherever it goes, carries the same key.
+    hold.next(1);
+    assert_eq!(accounts.deposit(token, 50).unwrap().balance_cents, 150);
+    for _ in 0..10 {
+        accounts.deposit(token, 1).unwrap();
+    }
+    let mut amounts = deposits(accounts.inner(), token);
+    amounts.sort_unstable();
+    assert_eq!(amounts, [[1; 10].as_slice(), &[50]].concat());
+    drop(server);
 }

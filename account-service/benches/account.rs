@@ -3,7 +3,12 @@
 //!
 //! ```sh
 //! cargo bench -p account-service --bench account -- [--secs N] [--reps N] [--clients N] [tcp|uds] [--dir PATH]
+//! cargo bench -p account-service --bench account -- --servers N [--db postgres://...] [--secs N] [--reps N] [--clients N]
 //! ```
+//!
+//! With `--servers` the bench measures deployments instead: real `account-server` processes
+//! on SQLite (one) and on the PostgreSQL server `--db` names (1 to N), clients balanced over
+//! them; see `account/servers.rs`. What follows describes the group-commit bench.
 //!
 //! Every cell is a fresh process (this binary re-runs itself with `--cell`) that opens a new
 //! database in a temporary directory on disk (`--dir`, default the system temp dir), serves it
@@ -57,6 +62,9 @@ const MODES: [&str; 2] = ["group-commit", "one-txn-per-request"];
 /// Every account starts with this much, so that transfers never run out.
 const OPENING_CENTS: i64 = 100_000_000;
 
+#[path = "account/servers.rs"]
+mod servers;
+
 struct Options {
     secs: u64,
     reps: usize,
@@ -74,6 +82,10 @@ fn main() {
         run_cell(&args[1..]);
         return;
     }
+    if args.first().map(String::as_str) == Some("--servers-cell") {
+        servers::run_cell(&args[1..]);
+        return;
+    }
     let mut o = Options {
         secs: 5,
         reps: 3,
@@ -81,6 +93,7 @@ fn main() {
         transport: "tcp".into(),
         dir: std::env::temp_dir(),
     };
+    let (mut fleet, mut db) = (None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut number = || -> usize {
@@ -94,6 +107,11 @@ fn main() {
             "--secs" => o.secs = number() as u64,
             "--reps" => o.reps = number(),
             "--clients" => o.clients = number(),
+            "--servers" => fleet = Some(number()),
+            "--db" => match it.next() {
+                Some(url) if url.starts_with("postgres") => db = Some(url.clone()),
+                _ => usage("--db needs a postgres:// URL"),
+            },
             "--dir" => match it.next() {
                 Some(dir) => o.dir = PathBuf::from(dir),
                 None => usage("--dir needs a path"),
@@ -103,6 +121,17 @@ fn main() {
     }
     if o.clients < 2 {
         usage("transfers need at least 2 clients");
+    }
+    if fleet.is_some() || db.is_some() {
+        servers::run(&servers::Plan {
+            servers: fleet.unwrap_or(3),
+            db,
+            secs: o.secs,
+            reps: o.reps,
+            clients: o.clients,
+            dir: o.dir,
+        });
+        return;
     }
     println!("{}", fsync_probe(&o.dir));
     let exe = std::env::current_exe().expect("current exe");
@@ -137,7 +166,7 @@ fn main() {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "{problem}\nusage: account [--secs N] [--reps N] [--clients N] [tcp|uds] [--dir PATH]"
+        "{problem}\nusage: account [--secs N] [--reps N] [--clients N] [tcp|uds] [--dir PATH]\n       account --servers N [--db postgres://...] [--secs N] [--reps N] [--clients N]"
     );
     std::process::exit(2);
 }

@@ -1,12 +1,52 @@
 //! Clients: many calls share one connection, responses come back in any order, and a caller
 //! that times out or gives up tells the server to stop.
+//!
+//! # Several endpoints
+//!
+//! [`Client::balanced`] makes one client over several endpoints of the same service (several
+//! servers on one database, say); generated clients wrap it as they wrap a single-endpoint one.
+//!
+//! Picking: among the endpoints in rotation that this call has not tried yet, two are drawn at
+//! random and the one with fewer of this client's calls in flight gets the call
+//! (power of two choices). That spreads load evenly without a shared counter, and steers away
+//! from an endpoint that has become slow, since its calls pile up.
+//!
+//! Health: an endpoint leaves the rotation when connecting to it fails, when its connection is
+//! lost or closed, when it sends goaway (it is shutting down), or when it answers a call with
+//! `unavailable`. It is probed after [`ClientOptions::probe_backoff`], doubled after every
+//! failed probe up to [`ClientOptions::max_probe_backoff`]: a probe is a background task that
+//! connects and pings, and a pong puts the endpoint back in rotation. When no endpoint is in
+//! rotation, calls try the ones out of rotation anyway, the soonest due first, so that a
+//! client whose servers all restarted does not wait out a backoff needlessly; one that
+//! answers is back in rotation.
+//!
+//! Retries: a failed attempt is retried on another endpoint, within the call's timeout and at
+//! most once per endpoint, **only when the server cannot have started the call**:
+//!
+//! - the connection could not be made (refused, unreachable, timed out);
+//! - the connection was found closed before the request frame was queued on it;
+//! - the server answered the call with `unavailable`, which by the protocol means it did not
+//!   start it (it is shutting down; see `docs/PROTOCOL.md`).
+//!
+//! Everything else is returned as it is. In particular a connection lost *after* the request
+//! was queued is returned as `unavailable` and not retried here: the request may have reached
+//! the server and run, and only the caller knows whether running it twice is harmless. A
+//! caller whose request carries an idempotency key (as every mutation of the account service
+//! does) resends the identical request, and the balanced client sends it to another endpoint,
+//! since the lost one is out of rotation by then. `deadline exceeded` (the call may still be
+//! running), `resource exhausted` (retrying elsewhere would spread an overload rather than
+//! shed it) and the service's own errors are final too. When every endpoint failed, the error
+//! is `unavailable` and names each endpoint with its failure.
 
+mod balance;
 mod blocking;
 mod conn;
 mod error;
+mod node;
 
+pub use balance::MAX_ENDPOINTS;
 pub use blocking::BlockingClient;
-pub use error::{CallError, RpcError};
+pub use error::{BalanceError, CallError, RpcError};
 
 use crate::endpoint::Endpoint;
 use crate::frame::{DEFAULT_MAX_BODY, DESCRIBE, FrameKind};
@@ -14,9 +54,8 @@ use crate::message::Message;
 use crate::schema::MethodSchema;
 use crate::status::Status;
 use crate::wire::WireError;
-use conn::Conn;
-use smol::future::FutureExt as _;
-use std::sync::{Arc, Mutex};
+use node::Node;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Client settings.
@@ -31,6 +70,11 @@ pub struct ClientOptions {
     /// Largest response body accepted, in bytes (the frame's header comes on top). Requests
     /// with a larger body are refused before they are sent.
     pub max_body: u32,
+    /// A [balanced](Client::balanced) client only: how long an endpoint stays out of rotation
+    /// after its first failure before it is probed. Each failed probe doubles the wait.
+    pub probe_backoff: Duration,
+    /// A balanced client only: the longest wait between two probes of an endpoint.
+    pub max_probe_backoff: Duration,
 }
 
 impl Default for ClientOptions {
@@ -39,6 +83,8 @@ impl Default for ClientOptions {
             timeout: None,
             connect_timeout: Duration::from_secs(5),
             max_body: DEFAULT_MAX_BODY,
+            probe_backoff: Duration::from_millis(100),
+            max_probe_backoff: Duration::from_secs(5),
         }
     }
 }
@@ -68,10 +114,12 @@ pub struct Client {
 
 #[derive(Debug)]
 struct Shared {
-    endpoint: Endpoint,
+    /// One per endpoint; exactly one unless the client is balanced.
+    nodes: Box<[Arc<Node>]>,
+    endpoints: Box<[Endpoint]>,
     options: ClientOptions,
-    conn: Mutex<Option<Arc<Conn>>>,
-    connecting: smol::lock::Mutex<()>,
+    /// Whether calls are spread over the endpoints, with failover; see [`Client::balanced`].
+    balanced: bool,
 }
 
 impl Client {
@@ -82,13 +130,20 @@ impl Client {
 
     /// A client for `endpoint` with `options`.
     pub fn with_options(endpoint: Endpoint, options: ClientOptions) -> Client {
+        Client::from_nodes(vec![endpoint], options, false)
+    }
+
+    fn from_nodes(endpoints: Vec<Endpoint>, options: ClientOptions, balanced: bool) -> Client {
         Client {
             timeout: options.timeout,
             shared: Arc::new(Shared {
-                endpoint,
+                nodes: endpoints
+                    .iter()
+                    .map(|e| Arc::new(Node::new(e.clone())))
+                    .collect(),
+                endpoints: endpoints.into_boxed_slice(),
                 options,
-                conn: Mutex::new(None),
-                connecting: smol::lock::Mutex::new(()),
+                balanced,
             }),
         }
     }
@@ -100,7 +155,9 @@ impl Client {
     /// `unavailable` when the server cannot be reached.
     pub async fn connect(endpoint: Endpoint) -> Result<Client, RpcError> {
         let client = Client::new(endpoint);
-        client.connection().await?;
+        client.shared.nodes[0]
+            .connection(&client.shared.options)
+            .await?;
         Ok(client)
     }
 
@@ -112,9 +169,20 @@ impl Client {
         }
     }
 
-    /// The endpoint this client connects to.
+    /// The endpoint this client connects to; for a balanced client, the first of its
+    /// endpoints (see [`Client::endpoints`]).
     pub fn endpoint(&self) -> &Endpoint {
-        &self.shared.endpoint
+        &self.shared.endpoints[0]
+    }
+
+    /// Every endpoint this client calls: one, or those of a balanced client in the order given.
+    pub fn endpoints(&self) -> &[Endpoint] {
+        &self.shared.endpoints
+    }
+
+    /// Whether this client spreads its calls over its endpoints ([`Client::balanced`]).
+    pub fn is_balanced(&self) -> bool {
+        self.shared.balanced
     }
 
     /// Calls `method` with `request`. Generated clients call this; use them instead.
@@ -184,70 +252,19 @@ impl Client {
         schema: u32,
         encode: impl Fn(&mut Vec<u8>) -> Result<(), WireError>,
     ) -> Result<(Status, Vec<u8>), RpcError> {
-        let timeout_ms = match (kind, self.timeout) {
-            (FrameKind::Request, Some(t)) => {
-                u32::try_from(t.as_millis().max(1)).unwrap_or(u32::MAX)
-            }
-            _ => 0,
-        };
-        let conn = self.connection().await?;
-        let call = match conn.start(kind, method, schema, timeout_ms, &encode) {
-            Ok(call) => call,
-            // The connection died before the frame was queued, so nothing was sent: retrying
-            // on a fresh connection cannot apply the call twice.
-            Err(e) if e.status == Status::Unavailable => self
-                .connection()
-                .await?
-                .start(kind, method, schema, timeout_ms, &encode)?,
-            Err(e) => return Err(e),
-        };
-        match self.timeout {
-            None => call.await,
-            Some(t) => {
-                call.or(async {
-                    smol::Timer::after(t).await;
-                    Err(RpcError::new(
-                        Status::DeadlineExceeded,
-                        format!("no reply within {t:?}"),
-                    ))
-                })
-                .await
-            }
+        if self.shared.balanced {
+            return self.balanced_raw(kind, method, schema, &encode).await;
         }
-    }
-
-    /// The current connection, or a new one when there is none or it is unusable.
-    async fn connection(&self) -> Result<Arc<Conn>, RpcError> {
-        if let Some(conn) = self.usable() {
-            return Ok(conn);
-        }
-        let _connecting = self.shared.connecting.lock().await;
-        if let Some(conn) = self.usable() {
-            return Ok(conn);
-        }
-        let endpoint = &self.shared.endpoint;
-        let limit = self.shared.options.connect_timeout;
-        let stream = crate::transport::Stream::connect(endpoint)
-            .or(async {
-                smol::Timer::after(limit).await;
-                Err(std::io::ErrorKind::TimedOut.into())
-            })
-            .await
-            .map_err(|e| {
-                RpcError::new(
-                    Status::Unavailable,
-                    format!("cannot connect to {endpoint}: {e}"),
-                )
-            })?;
-        let conn = Conn::new(stream, self.shared.options.max_body);
-        if let Ok(mut slot) = self.shared.conn.lock() {
-            *slot = Some(Arc::clone(&conn));
-        }
-        Ok(conn)
-    }
-
-    fn usable(&self) -> Option<Arc<Conn>> {
-        let conn = self.shared.conn.lock().ok()?.clone()?;
-        conn.accepts_calls().then_some(conn)
+        let node = &self.shared.nodes[0];
+        node.attempt(
+            &self.shared.options,
+            kind,
+            method,
+            schema,
+            self.timeout,
+            &encode,
+        )
+        .await
+        .map_err(node::Failure::into_error)
     }
 }

@@ -10,7 +10,7 @@
 //! | calls (client) | [`RpcError`], [`CallError`] | [`client`](crate::client) |
 //! | server | [`ServeError`] | [`server`](crate::server) |
 
-pub use crate::client::{CallError, RpcError};
+pub use crate::client::{BalanceError, CallError, RpcError};
 pub use crate::endpoint::EndpointError;
 pub use crate::frame::FrameError;
 pub use crate::server::ServeError;

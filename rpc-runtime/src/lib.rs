@@ -53,7 +53,7 @@ pub mod status;
 pub mod transport;
 pub mod wire;
 
-pub use client::{BlockingClient, CallError, Client, ClientOptions, RpcError};
+pub use client::{BalanceError, BlockingClient, CallError, Client, ClientOptions, RpcError};
 pub use endpoint::Endpoint;
 /// The `http` crate's types, as [`server::HttpRoutes`] takes and returns them.
 pub use http;

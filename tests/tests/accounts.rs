@@ -16,12 +16,15 @@
 //! - [`overload`]: a flood of logins against a small hashing pool is refused, not queued.
 //! - [`security`]: tokens, ownership, expiry, hostile names and amounts, uniform login errors.
 //! - [`database`]: the database file's permissions and lock, and start-up error messages.
+//! - [`bank`]: random transfers through a balanced client while servers are killed (-9) and
+//!   restarted; the money, the balances and the acknowledged transfers all add up.
 //! - [`http_server`]: the server over HTTP/1.1 with `curl` and Python; bodies never allocated ahead.
 //! - [`pg_cluster`]: the PostgreSQL test cluster and the `ACCOUNT_TEST_BACKEND` switch.
 //! - [`postgres`]: several servers on one PostgreSQL database, a restart of PostgreSQL under a
 //!   server, `migrate-db`, and the schema version check.
 //! - [`cli`]: the `account` tool in scripts: `--json` output, session files, exit codes.
 
+mod bank;
 mod cli;
 mod concurrency;
 mod crash;

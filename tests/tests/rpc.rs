@@ -17,12 +17,14 @@
 //! - [`framing`]: the read timeout per frame, strict `describe` bodies.
 //! - [`handlers`]: what handlers can rely on: the caller's address, panics contained.
 //! - [`stats`]: the server's live counts of connections and calls.
+//! - [`balance`]: one client over several servers: spreading, failover, probing back.
 //! - [`http`]: HTTP/1.1 on the same listeners: routes, keep-alive, limits.
 //! - [`http_attacks`]: the HTTP defects of the old hand-written shim, each tried.
 //! - [`http_json`]: every method in JSON over HTTP, `GET` for read-only ones.
 //! - [`http_routes`]: an application's own HTTP routes beside the built-in ones.
 
 mod abuse;
+mod balance;
 mod budget;
 mod calls;
 mod files;

@@ -1,6 +1,6 @@
 //! A client for programs that do not use async: every call blocks the calling thread.
 
-use super::{Client, ClientOptions};
+use super::{BalanceError, Client, ClientOptions};
 use crate::endpoint::Endpoint;
 use crate::error::{CallError, RpcError};
 use crate::message::Message;
@@ -40,6 +40,35 @@ impl BlockingClient {
         BlockingClient {
             client: Client::with_options(endpoint, options),
         }
+    }
+
+    /// A client that spreads its calls over `endpoints` and fails over between them, as
+    /// [`Client::balanced`] describes.
+    ///
+    /// # Errors
+    ///
+    /// No endpoints, or too many.
+    pub fn balanced(
+        endpoints: impl IntoIterator<Item = Endpoint>,
+    ) -> Result<BlockingClient, BalanceError> {
+        Client::balanced(endpoints).map(|client| BlockingClient { client })
+    }
+
+    /// A balanced client over `endpoints` with `options`, as [`Client::balanced_with_options`].
+    ///
+    /// # Errors
+    ///
+    /// No endpoints, or too many.
+    pub fn balanced_with_options(
+        endpoints: impl IntoIterator<Item = Endpoint>,
+        options: ClientOptions,
+    ) -> Result<BlockingClient, BalanceError> {
+        Client::balanced_with_options(endpoints, options).map(|client| BlockingClient { client })
+    }
+
+    /// Wraps an async client (single-endpoint or balanced).
+    pub fn from_async(client: Client) -> BlockingClient {
+        BlockingClient { client }
     }
 
     /// Connects now, so an unreachable server is reported before the first call.

@@ -36,6 +36,8 @@ use std::task::{Context, Poll, Waker};
 /// The initial read buffer size, and the most read per syscall until a bigger frame needs more.
 const READ_CHUNK: usize = 64 * 1024;
 
+/// A call's outcome: `Ok` with the status of whatever the server answered (a response, a pong,
+/// or an error frame about this call), `Err` when the connection failed first.
 type Outcome = Result<(Status, Vec<u8>), RpcError>;
 
 /// A connection shared by the calls of one client.
@@ -148,6 +150,12 @@ impl Conn {
         if let Some(w) = next {
             w.wake();
         }
+        self.usable.load(Ordering::Acquire)
+    }
+
+    /// Whether the connection may still take calls, as far as is known without reading:
+    /// false after a goaway, an error about the whole connection, or a failure.
+    pub(super) fn is_usable(&self) -> bool {
         self.usable.load(Ordering::Acquire)
     }
 
@@ -370,11 +378,20 @@ impl Conn {
         wakers: &mut Vec<Waker>,
     ) -> Result<bool, RpcError> {
         let outcome = match header.kind {
-            FrameKind::Response => Ok((header.status, body.to_vec())),
+            FrameKind::Response if matches!(header.status, Status::Ok | Status::Application) => {
+                Ok((header.status, body.to_vec()))
+            }
+            FrameKind::Response => Err(RpcError::new(
+                Status::Internal,
+                format!(
+                    "the server answered with a response of status {}",
+                    header.status
+                ),
+            )),
             FrameKind::Pong => Ok((Status::Ok, body.to_vec())),
             FrameKind::Error => {
-                let error = RpcError::new(header.status, String::from_utf8_lossy(body));
                 if header.call_id == 0 {
+                    let error = RpcError::new(header.status, String::from_utf8_lossy(body));
                     // About the whole connection: the server is about to close it.
                     self.usable.store(false, Ordering::Release);
                     st.closed = Some(error.clone());
@@ -384,7 +401,10 @@ impl Conn {
                     }
                     return Ok(false);
                 }
-                Err(error)
+                // The server's answer to this call: `Ok` with the status, so that the client
+                // can tell it from a connection that failed (an `Err`), after which the call
+                // may or may not have run.
+                Ok((header.status, body.to_vec()))
             }
             FrameKind::Goaway => {
                 self.usable.store(false, Ordering::Release);

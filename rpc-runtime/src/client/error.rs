@@ -52,3 +52,20 @@ impl<E> CallError<E> {
         }
     }
 }
+
+/// Why a [balanced](crate::Client::balanced) client cannot be made from a list of endpoints.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum BalanceError {
+    /// The list is empty.
+    #[error("a balanced client needs at least one endpoint")]
+    NoEndpoints,
+    /// The list is longer than a balanced client takes.
+    #[error("a balanced client takes at most {max} endpoints, not {count}")]
+    TooMany {
+        /// Endpoints given.
+        count: usize,
+        /// The most allowed, [`MAX_ENDPOINTS`](crate::client::MAX_ENDPOINTS).
+        max: usize,
+    },
+}

@@ -1,9 +1,8 @@
 //! The command line: global flags and one subcommand per operation.
 
 use crate::exit::EXIT_CODES;
-use account_client::{Name, parse_cents};
+use account_client::{Name, Servers, parse_cents};
 use clap::{Parser, Subcommand};
-use rpc_runtime::Endpoint;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -32,11 +31,12 @@ integer cents and as text; a failure prints one JSON object on stderr:
 #[derive(Debug, Parser)]
 #[command(name = "account", version, long_about = LONG_ABOUT, after_long_help = EXIT_CODES)]
 pub struct Cli {
-    /// Server endpoint, tcp://HOST:PORT or unix://PATH [default: the session's server, else
-    /// tcp://127.0.0.1:7878]
+    /// Server endpoint, tcp://HOST:PORT or unix://PATH, or several servers of one database
+    /// separated by commas, which calls are spread over [default: the session's servers,
+    /// else tcp://127.0.0.1:7878]
     #[arg(long, global = true, env = "ACCOUNT_SERVER", hide_env_values = true,
-          value_name = "ENDPOINT", help_heading = GLOBAL)]
-    pub server: Option<Endpoint>,
+          value_name = "ENDPOINT[,ENDPOINT...]", help_heading = GLOBAL)]
+    pub server: Option<Servers>,
 
     /// Session file [default: $HOME/.account-session, else ./.account-session]
     #[arg(long, global = true, env = "ACCOUNT_SESSION", hide_env_values = true,
@@ -163,6 +163,7 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
 mod tests {
     use super::*;
     use clap::CommandFactory as _;
+    use rpc_runtime::Endpoint;
 
     #[test]
     fn definition_is_consistent() {
@@ -185,10 +186,30 @@ mod tests {
         .unwrap();
         assert!(cli.json);
         assert_eq!(cli.timeout, Duration::from_millis(2500));
-        assert_eq!(cli.server, Some(Endpoint::unix("/tmp/a.sock")));
+        assert_eq!(cli.server, Some(Endpoint::unix("/tmp/a.sock").into()));
         match cli.command {
             Command::Transfer { to, amount } => assert_eq!((to.as_str(), amount), ("bob", 300)),
             other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn takes_several_servers_from_the_flag_or_the_environment() {
+        let cli = Cli::try_parse_from([
+            "account",
+            "show",
+            "--server",
+            "tcp://127.0.0.1:1,tcp://127.0.0.1:2",
+        ])
+        .unwrap();
+        let servers = cli.server.unwrap();
+        assert_eq!(
+            servers.endpoints(),
+            [Endpoint::tcp("127.0.0.1:1"), Endpoint::tcp("127.0.0.1:2")]
+        );
+        for bad in ["", "tcp://127.0.0.1:1,", "tcp://127.0.0.1:1,nope"] {
+            let error = Cli::try_parse_from(["account", "show", "--server", bad]).unwrap_err();
+            assert_eq!(error.exit_code(), 2, "{bad:?}");
         }
     }
 

@@ -10,13 +10,14 @@ use crate::exit::{Code, Failure, from_account_error, from_call_error};
 use crate::output::{self, Format, Movement, rfc3339, utc};
 use crate::password::{self, Confirm, NEW_PASSWORD_VAR, PASSWORD_VAR};
 use crate::session::{self, Change, Pending, Session, SessionFile};
+use account_client::Servers;
 use account_client::retry::{RetryPolicy, retry_unanswered_blocking};
 use account_client::{
     AccountError, AccountsBlockingClient, AmountRequest, Auth, CloseRequest, HistoryRequest,
     IdemKey, ListRequest, LoginRequest, Name, OpenRequest, PasswordRequest, Receipt, RenameRequest,
     TransferRequest, format_cents, new_idem_key,
 };
-use rpc_runtime::{BlockingClient, CallError, ClientOptions, Endpoint};
+use rpc_runtime::{CallError, ClientOptions, Endpoint};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -90,8 +91,8 @@ struct LoggedIn {
     file: SessionFile,
     /// Its login.
     session: Session,
-    /// The server to call.
-    endpoint: Endpoint,
+    /// The servers to call.
+    endpoint: Servers,
     /// A client for it.
     client: AccountsBlockingClient,
 }
@@ -100,7 +101,7 @@ impl LoggedIn {
     /// The change `command` of this session's account on this server.
     fn change(&self, command: String) -> Change {
         Change {
-            server: stable_endpoint(&self.endpoint).to_string(),
+            server: stable_servers(&self.endpoint).to_string(),
             account_id: self.session.account_id,
             command,
         }
@@ -112,13 +113,13 @@ impl LoggedIn {
 struct Context {
     format: Format,
     session_path: PathBuf,
-    server: Option<Endpoint>,
+    server: Option<Servers>,
     timeout: Duration,
 }
 
 impl Context {
-    /// `--server`, else the session's server, else the default.
-    fn endpoint(&self, session: Option<&Session>) -> Result<Endpoint, Failure> {
+    /// `--server`, else the session's servers, else the default.
+    fn endpoint(&self, session: Option<&Session>) -> Result<Servers, Failure> {
         if let Some(endpoint) = &self.server {
             return Ok(endpoint.clone());
         }
@@ -132,12 +133,13 @@ impl Context {
         })
     }
 
-    /// A client for `endpoint` whose calls and connection attempts give up after `--timeout`.
-    fn client(&self, endpoint: Endpoint) -> AccountsBlockingClient {
+    /// A client for `servers` (balanced over them when there are several) whose calls and
+    /// connection attempts give up after `--timeout`.
+    fn client(&self, servers: Servers) -> AccountsBlockingClient {
         let mut options = ClientOptions::default();
         options.timeout = Some(self.timeout);
         options.connect_timeout = self.timeout;
-        AccountsBlockingClient::new(BlockingClient::with_options(endpoint, options))
+        servers.accounts_blocking(options)
     }
 
     /// The session file for commands that work without a login, which replace a damaged or
@@ -260,7 +262,7 @@ impl Context {
             command = format!("{command} --deposit {}", format_cents(initial_cents));
         }
         let change = Change {
-            server: stable_endpoint(&endpoint).to_string(),
+            server: stable_servers(&endpoint).to_string(),
             account_id: 0,
             command,
         };
@@ -294,7 +296,7 @@ impl Context {
             .login(LoginRequest { name, password })
             .map_err(|e| from_call_error(&e))?;
         let session = Session {
-            server: stable_endpoint(&endpoint).to_string(),
+            server: stable_servers(&endpoint).to_string(),
             account_id: granted.account_id,
             name: name.to_string(),
             token: granted.token,
@@ -546,6 +548,13 @@ impl Context {
             eprintln!("{note}");
         }
     }
+}
+
+/// `servers` with every Unix path made absolute, so the stored session works from any
+/// directory.
+fn stable_servers(servers: &Servers) -> Servers {
+    let endpoints = servers.endpoints().iter().map(stable_endpoint).collect();
+    Servers::new(endpoints).unwrap_or_else(|_| servers.clone())
 }
 
 /// A Unix endpoint with an absolute path, so the stored session works from any directory.
