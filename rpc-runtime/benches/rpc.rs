@@ -118,6 +118,9 @@ struct Window {
 /// What one caller measured.
 struct Tally {
     calls: u64,
+    /// Every call made, in the window or not: instruction counts of a whole run (callgrind)
+    /// divide by this.
+    all: u64,
     hist: Histogram<u64>,
 }
 
@@ -125,12 +128,14 @@ impl Tally {
     fn new() -> Tally {
         Tally {
             calls: 0,
+            all: 0,
             hist: Histogram::new_with_bounds(1, 100_000_000_000, 3)
                 .expect("valid histogram bounds"),
         }
     }
 
     fn record(&mut self, w: &Window, started: Instant, done: Instant, n: u64) {
+        self.all += n;
         if started >= w.start && done <= w.end {
             let ns = done.duration_since(started).as_nanos() as u64;
             self.hist.saturating_record_n(ns.max(1), n);
@@ -415,11 +420,12 @@ fn run_cell(args: &[String]) {
     let cpu_total = (user + sys).as_secs_f64() * 1e6;
     let q = |p: f64| tally.hist.value_at_quantile(p) as f64 / 1000.0;
     println!(
-        "peer={peer} transport={transport} scenario={} conns={} inflight={} secs={secs} calls={} calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} cpu_us_per_call={:.3} user_us_per_call={:.3} sys_us_per_call={:.3} sys_frac={:.3} ctxsw_per_call={:.4}",
+        "peer={peer} transport={transport} scenario={} conns={} inflight={} secs={secs} calls={} all_calls={} calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} cpu_us_per_call={:.3} user_us_per_call={:.3} sys_us_per_call={:.3} sys_frac={:.3} ctxsw_per_call={:.4}",
         s.name,
         s.conns,
         s.inflight,
         tally.calls,
+        tally.all,
         tally.calls as f64 / measured.as_secs_f64(),
         q(0.5),
         q(0.99),
@@ -512,6 +518,7 @@ fn rpc_cell(
     for task in tasks {
         let t = smol::block_on(task);
         total.calls += t.calls;
+        total.all += t.all;
         total.hist.add(&t.hist).expect("same bounds");
     }
     drop(stop_tx);
@@ -658,6 +665,7 @@ fn raw_cell(
     for c in clients {
         let t = c.join().expect("client thread");
         total.calls += t.calls;
+        total.all += t.all;
         total.hist.add(&t.hist).expect("same bounds");
     }
     (total, cpu)

@@ -41,6 +41,7 @@ pub mod docs;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+mod ids;
 pub mod message;
 pub mod schema;
 pub mod server;

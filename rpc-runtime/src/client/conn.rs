@@ -23,11 +23,11 @@ use call::PendingCall;
 use crate::Wire as _;
 use crate::error::{RpcError, WireError};
 use crate::frame::{self, FrameKind, Header, Status};
+use crate::ids::IdMap;
 use crate::transport::Stream;
 use call::release_reader;
 use flush::flush_later;
 use smol::io::AsyncRead;
-use std::collections::HashMap;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -37,6 +37,11 @@ use std::task::{Context, Poll, Waker};
 const READ_CHUNK: usize = 64 * 1024;
 
 type Outcome = Result<(Status, Vec<u8>), RpcError>;
+
+thread_local! {
+    /// The wakers of the calls one read completed, kept between reads.
+    static SPARE_WAKERS: std::cell::Cell<Vec<Waker>> = const { std::cell::Cell::new(Vec::new()) };
+}
 
 /// A connection shared by the calls of one client.
 #[derive(Debug)]
@@ -69,7 +74,7 @@ struct State {
     /// The stream handle the reader reads with. It carries the registration that wakes the
     /// reader, so it must outlive each read attempt rather than be cloned per read.
     rstream: Option<Stream>,
-    calls: HashMap<u32, Slot>,
+    calls: IdMap<Slot>,
     /// The flush task, when its write waits and another holds the reader role: woken to
     /// read when the role is free and no call wants it.
     flush_waker: Option<Waker>,
@@ -314,7 +319,8 @@ impl Conn {
             Poll::Ready(Ok(n)) => n,
         };
         filled += n;
-        let mut wakers = Vec::new();
+        // A spare vector per thread: steady traffic allocates none per read.
+        let mut wakers = SPARE_WAKERS.with(std::cell::Cell::take);
         let mut broken = None;
         let mut pong = false;
         let mut st = self.lock();
@@ -349,9 +355,10 @@ impl Conn {
         let must_flush = pong && !st.flushing;
         st.flushing |= pong;
         drop(st);
-        for w in wakers {
+        for w in wakers.drain(..) {
             w.wake();
         }
+        SPARE_WAKERS.with(|spare| spare.set(wakers));
         if let Some(e) = broken {
             self.fail(e);
         }

@@ -31,6 +31,7 @@ use super::call::Peer;
 use super::stats::CallCount;
 use super::{ConnectionGuard, ShutdownHandle};
 use crate::frame::{self, FrameKind, Header, Status};
+use crate::ids::IdMap;
 use crate::service::Reply;
 use crate::transport::Stream;
 use read::grow_read_buffer;
@@ -39,7 +40,6 @@ use smol::future::FutureExt as _;
 use smol::io::{AsyncRead, AsyncWriteExt as _};
 use smol::stream::Stream as _;
 use smol::{Executor, Task, Timer};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -90,7 +90,7 @@ pub(crate) async fn serve(
         rbuf: Vec::new(),
         filled: 0,
         wbuf: Vec::new(),
-        running: HashMap::new(),
+        running: IdMap::default(),
         done_tx,
         done_rx: Box::pin(done_rx),
         last_call: 0,
@@ -166,7 +166,7 @@ struct Conn {
     /// nothing to write.
     wbuf: Vec<u8>,
     /// Calls that did not finish when first polled, by call id. Dropping a task cancels it.
-    running: HashMap<u32, Task<()>>,
+    running: IdMap<Task<()>>,
     done_tx: Sender<(u32, Reply)>,
     done_rx: Pin<Box<Receiver<(u32, Reply)>>>,
     /// The highest call id seen, reported in goaway.
