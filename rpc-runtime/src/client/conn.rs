@@ -29,7 +29,7 @@ use call::release_reader;
 use flush::flush_later;
 use smol::io::AsyncRead;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -51,6 +51,9 @@ pub(super) struct Conn {
     next_id: AtomicU32,
     /// False once the connection is closed or the server sent goaway: new calls go elsewhere.
     usable: AtomicBool,
+    /// `state.calls.len()`, stored under the lock whenever it changes, so that a new call
+    /// learns without the lock that calls are in flight (see `accepts_calls`).
+    pending: AtomicUsize,
     max_frame: u32,
     /// Tests run this once, at the start of the next `read_some`, to act as another thread
     /// would at that moment.
@@ -111,6 +114,7 @@ impl Conn {
             }),
             next_id: AtomicU32::new(1),
             usable: AtomicBool::new(true),
+            pending: AtomicUsize::new(0),
             max_frame,
             #[cfg(test)]
             before_read: tests::Hook::default(),
@@ -130,6 +134,10 @@ impl Conn {
     pub(super) fn accepts_calls(self: &Arc<Self>) -> bool {
         if !self.usable.load(Ordering::Acquire) {
             return false;
+        }
+        // Calls in flight: whoever reads for them sees what the server sent. No lock needed.
+        if self.pending.load(Ordering::Acquire) > 0 {
+            return true;
         }
         let mut st = self.lock();
         if st.reading || !st.calls.is_empty() {
@@ -217,6 +225,7 @@ impl Conn {
             return Err(RpcError::new(Status::BadRequest, message));
         }
         st.calls.insert(id, Slot::default());
+        self.pending.store(st.calls.len(), Ordering::Release);
         let flush = if st.flushing { Flush::No } else { Flush::Yield };
         st.flushing = true;
         Ok(PendingCall {
