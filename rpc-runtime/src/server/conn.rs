@@ -309,7 +309,7 @@ impl Conn {
         if self.wbuf.is_empty() && self.wbuf.capacity() > 0 {
             buffers::give_write(std::mem::take(&mut self.wbuf));
         }
-        if can_read && self.filled > 0 && self.filled == self.rbuf.len() {
+        if can_read && self.rbuf.len() >= READ_CHUNK && self.filled == self.rbuf.len() {
             grow_read_buffer(&mut self.rbuf, self.guard.shared().limits.max_body);
         }
         if self.timer_at.is_none_or(|at| deadline < at) {
@@ -318,18 +318,14 @@ impl Conn {
         }
         let event = std::future::poll_fn(|cx| {
             if can_read {
-                if self.rbuf.is_empty() {
-                    self.rbuf = buffers::take_read();
-                }
+                buffers::unpark_read(&mut self.rbuf, self.filled);
                 let filled = self.filled;
                 if let Poll::Ready(r) =
                     Pin::new(&mut self.stream).poll_read(cx, &mut self.rbuf[filled..])
                 {
                     return Poll::Ready(Event::Read(r));
                 }
-                if filled == 0 {
-                    buffers::give_read(std::mem::take(&mut self.rbuf));
-                }
+                buffers::park_read(&mut self.rbuf, filled);
             }
             if !self.running.is_empty()
                 && let Poll::Ready(Some((id, reply))) = self.done_rx.as_mut().poll_next(cx)

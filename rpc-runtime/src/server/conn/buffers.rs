@@ -3,9 +3,13 @@
 //! A connection waiting for its next frame holds no read or write buffer: it takes its
 //! thread's spare read buffer to read into, and gives it back when the bytes read were all
 //! complete frames; its write buffer goes back to the thread once the replies are written.
-//! A connection keeps a buffer across a wait only while it holds the start of a frame, or
-//! replies the client has not taken yet. So ten thousand idle connections cost no buffer
-//! memory, and a busy one on a thread of its own reuses the same two buffers for every batch.
+//! A connection that waits for the rest of a frame keeps only the bytes it has (up to
+//! `PARK_LIMIT`) in a buffer of their size, and copies them into the thread's read buffer when
+//! the socket has more; it keeps a whole read buffer only for a larger partial frame, and its
+//! write buffer only while the client has not taken its replies. So ten thousand idle
+//! connections cost no buffer memory, a slow client sending a frame a byte at a time costs
+//! its bytes, and a busy connection on a thread of its own reuses the same two buffers for
+//! every batch.
 
 use super::READ_CHUNK;
 use std::cell::Cell;
@@ -33,6 +37,33 @@ pub(super) fn give_read(buf: Vec<u8>) {
     if buf.len() == READ_CHUNK && buf.capacity() == READ_CHUNK {
         READ.with(|slot| slot.set(buf));
     }
+}
+
+/// The largest start of a frame a waiting connection keeps in a buffer of its own size;
+/// more stays in the full read buffer, so a large frame arriving slowly is not copied back and
+/// forth on every read.
+const PARK_LIMIT: usize = READ_CHUNK / 4;
+
+/// Before reading into `rbuf` (which holds `filled` bytes of a frame's start): makes it a full
+/// read buffer, borrowing this thread's and copying the bytes into it, unless it is one.
+pub(super) fn unpark_read(rbuf: &mut Vec<u8>, filled: usize) {
+    if rbuf.len() >= READ_CHUNK {
+        return;
+    }
+    let mut full = take_read();
+    full[..filled].copy_from_slice(&rbuf[..filled]);
+    *rbuf = full;
+}
+
+/// When the connection is about to wait for more bytes: gives the read buffer back to the
+/// thread, keeping the `filled` bytes of a frame's start (when at most `PARK_LIMIT`) in a
+/// buffer of their size.
+pub(super) fn park_read(rbuf: &mut Vec<u8>, filled: usize) {
+    if rbuf.len() != READ_CHUNK || filled > PARK_LIMIT {
+        return;
+    }
+    let kept = rbuf[..filled].to_vec();
+    give_read(std::mem::replace(rbuf, kept));
 }
 
 /// This thread's spare write buffer (empty, possibly without capacity yet).
@@ -64,6 +95,26 @@ mod tests {
         grown.resize(2 * READ_CHUNK, 0);
         give_read(grown);
         assert_eq!(READ.with(Cell::take).len(), 0, "a grown buffer was kept");
+    }
+
+    #[test]
+    fn a_waiting_connection_keeps_only_the_start_of_its_frame() {
+        let mut rbuf = take_read();
+        rbuf[..3].copy_from_slice(b"abc");
+        park_read(&mut rbuf, 3);
+        assert_eq!(rbuf, b"abc");
+        assert_eq!(rbuf.capacity(), 3);
+        unpark_read(&mut rbuf, 3);
+        assert_eq!(rbuf.len(), READ_CHUNK);
+        assert_eq!(&rbuf[..3], b"abc");
+        // Nothing buffered: nothing kept.
+        park_read(&mut rbuf, 0);
+        assert!(rbuf.is_empty());
+        unpark_read(&mut rbuf, 0);
+        assert_eq!(rbuf.len(), READ_CHUNK);
+        // A large partial frame keeps the whole buffer.
+        park_read(&mut rbuf, PARK_LIMIT + 1);
+        assert_eq!(rbuf.len(), READ_CHUNK);
     }
 
     #[test]
