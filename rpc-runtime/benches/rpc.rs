@@ -4,11 +4,18 @@
 //!
 //! ```sh
 //! cargo bench -p rpc-runtime --bench rpc -- [S1|S2|S3|all] [tcp|uds|all] [--secs N] [--reps N]
+//! cargo bench -p rpc-runtime --bench rpc -- idle [tcp|uds|all] [--conns N] [--reps N]
 //! ```
 //!
 //! Every cell runs in a fresh process (this binary re-runs itself with `--cell`), repetitions
 //! in rep-major order; each cell prints one `peer=... calls_per_s=...` line, and a summary of
 //! medians and ratios to `raw` follows.
+//!
+//! The `idle` scenario (not part of `all`) opens `--conns` connections (default 10,000) that
+//! each make one ping and then stay idle, and reports the server's resident memory growth per
+//! connection and the time the server took to accept them all. Client sockets are plain
+//! blocking sockets in the same process, which hold no user-space memory, so the process's RSS
+//! growth is the server's.
 
 use hdrhistogram::Histogram;
 use rpc_runtime::{Client, Endpoint, Server, Wire, service};
@@ -111,6 +118,9 @@ struct Window {
 /// What one caller measured.
 struct Tally {
     calls: u64,
+    /// Every call made, in the window or not: instruction counts of a whole run (callgrind)
+    /// divide by this.
+    all: u64,
     hist: Histogram<u64>,
 }
 
@@ -118,12 +128,14 @@ impl Tally {
     fn new() -> Tally {
         Tally {
             calls: 0,
+            all: 0,
             hist: Histogram::new_with_bounds(1, 100_000_000_000, 3)
                 .expect("valid histogram bounds"),
         }
     }
 
     fn record(&mut self, w: &Window, started: Instant, done: Instant, n: u64) {
+        self.all += n;
         if started >= w.start && done <= w.end {
             let ns = done.duration_since(started).as_nanos() as u64;
             self.hist.saturating_record_n(ns.max(1), n);
@@ -191,14 +203,22 @@ fn main() {
         run_cell(&args[1..]);
         return;
     }
+    if args.first().map(String::as_str) == Some("--idle-clients") {
+        idle_clients(&args[1..]);
+        return;
+    }
     let mut scenarios: Vec<Scenario> = SCENARIOS.to_vec();
     let mut transports = vec![Transport::Tcp, Transport::Uds];
     let mut secs = 5u64;
     let mut reps = 3usize;
+    let mut idle = false;
+    let mut conns = 10_000usize;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
             "S1" | "S2" | "S3" => scenarios.retain(|s| s.name == a),
+            "idle" => idle = true,
+            "--conns" => conns = it.next().and_then(|v| v.parse().ok()).unwrap_or(conns),
             "tcp" => transports = vec![Transport::Tcp],
             "uds" => transports = vec![Transport::Uds],
             "all" => {}
@@ -206,7 +226,7 @@ fn main() {
             "--reps" => reps = it.next().and_then(|v| v.parse().ok()).unwrap_or(reps),
             other => {
                 eprintln!(
-                    "unknown argument {other:?}; usage: rpc [S1|S2|S3|all] [tcp|uds|all] [--secs N] [--reps N]"
+                    "unknown argument {other:?}; usage: rpc [S1|S2|S3|all|idle] [tcp|uds|all] [--secs N] [--reps N] [--conns N]"
                 );
                 std::process::exit(2);
             }
@@ -214,6 +234,36 @@ fn main() {
     }
     let exe = std::env::current_exe().expect("current exe");
     let mut lines: Vec<String> = Vec::new();
+    if idle {
+        for _rep in 0..reps {
+            for t in &transports {
+                let transport = if *t == Transport::Tcp { "tcp" } else { "uds" };
+                let out = Command::new(&exe)
+                    .args([
+                        "--cell",
+                        "rpc-runtime",
+                        "idle",
+                        transport,
+                        &conns.to_string(),
+                    ])
+                    .output()
+                    .expect("run a cell");
+                if !out.status.success() {
+                    eprintln!(
+                        "idle cell {transport} failed: {}",
+                        String::from_utf8_lossy(&out.stderr)
+                    );
+                    std::process::exit(1);
+                }
+                for line in String::from_utf8_lossy(&out.stdout).lines() {
+                    println!("{line}");
+                    lines.push(line.to_owned());
+                }
+            }
+        }
+        summarize_idle(&lines);
+        return;
+    }
     for _rep in 0..reps {
         for s in &scenarios {
             for t in &transports {
@@ -298,10 +348,39 @@ fn summarize(lines: &[String]) {
         let (raw_p99, _, _) = median(pick("raw", "p99_us"));
         let (our_p99, _, _) = median(pick("rpc-runtime", "p99_us"));
         let (our_cpu, _, _) = median(pick("rpc-runtime", "cpu_us_per_call"));
+        let (our_user, _, _) = median(pick("rpc-runtime", "user_us_per_call"));
+        let (our_sys, _, _) = median(pick("rpc-runtime", "sys_us_per_call"));
+        let (our_ctx, _, _) = median(pick("rpc-runtime", "ctxsw_per_call"));
+        let (raw_user, _, _) = median(pick("raw", "user_us_per_call"));
+        let (raw_sys, _, _) = median(pick("raw", "sys_us_per_call"));
+        let (raw_ctx, _, _) = median(pick("raw", "ctxsw_per_call"));
         println!(
-            "{transport} {scenario}: raw {raw:.0}/s ({rmin:.0}..{rmax:.0}) p99 {raw_p99:.1}us | rpc-runtime {ours:.0}/s ({omin:.0}..{omax:.0}) p99 {our_p99:.1}us cpu {our_cpu:.2}us/call | ratio {:.2}, p99 ratio {:.2}",
+            "{transport} {scenario}: raw {raw:.0}/s ({rmin:.0}..{rmax:.0}) p99 {raw_p99:.1}us user/sys {raw_user:.2}/{raw_sys:.2}us ctxsw {raw_ctx:.2} | rpc-runtime {ours:.0}/s ({omin:.0}..{omax:.0}) p99 {our_p99:.1}us cpu {our_cpu:.2}us/call user/sys {our_user:.2}/{our_sys:.2}us ctxsw {our_ctx:.2} | ratio {:.2}, p99 ratio {:.2}",
             ours / raw.max(1.0),
             our_p99 / raw_p99.max(0.001)
+        );
+    }
+}
+
+fn summarize_idle(lines: &[String]) {
+    println!("\nsummary: medians (min..max) over repetitions of the idle scenario");
+    for transport in ["tcp", "uds"] {
+        let pick = |key: &str| -> Vec<f64> {
+            lines
+                .iter()
+                .filter(|l| text_field(l, "transport") == transport)
+                .filter_map(|l| field(l, key))
+                .collect()
+        };
+        let per_conn = pick("rss_bytes_per_conn");
+        if per_conn.is_empty() {
+            continue;
+        }
+        let (bytes, bmin, bmax) = median(per_conn);
+        let (accept, amin, amax) = median(pick("accept_ms"));
+        let (growth, _, _) = median(pick("rss_growth_mib"));
+        println!(
+            "{transport} idle: {bytes:.0} B/conn ({bmin:.0}..{bmax:.0}), RSS growth {growth:.1} MiB, accepted in {accept:.0} ms ({amin:.0}..{amax:.0})"
         );
     }
 }
@@ -310,17 +389,24 @@ fn run_cell(args: &[String]) {
     let [peer, scenario, transport, secs] = args else {
         panic!("--cell PEER SCENARIO TRANSPORT SECS");
     };
-    let s = *SCENARIOS
-        .iter()
-        .find(|s| s.name == scenario)
-        .expect("known scenario");
     let t = if transport == "tcp" {
         Transport::Tcp
     } else {
         Transport::Uds
     };
-    let secs: u64 = secs.parse().expect("secs");
     let dir = std::env::temp_dir().join(format!("rpc-bench-{}", std::process::id()));
+    if scenario == "idle" {
+        let conns: usize = secs.parse().expect("conns");
+        let _ = std::fs::create_dir_all(&dir);
+        idle_cell(t, &dir.join("bench.sock"), conns);
+        let _ = std::fs::remove_dir_all(&dir);
+        return;
+    }
+    let s = *SCENARIOS
+        .iter()
+        .find(|s| s.name == scenario)
+        .expect("known scenario");
+    let secs: u64 = secs.parse().expect("secs");
     let _ = std::fs::create_dir_all(&dir);
     let sock = dir.join("bench.sock");
     let measured = Duration::from_secs(secs);
@@ -334,17 +420,20 @@ fn run_cell(args: &[String]) {
     let cpu_total = (user + sys).as_secs_f64() * 1e6;
     let q = |p: f64| tally.hist.value_at_quantile(p) as f64 / 1000.0;
     println!(
-        "peer={peer} transport={transport} scenario={} conns={} inflight={} secs={secs} calls={} calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} cpu_us_per_call={:.3} sys_frac={:.3} ctxsw_per_call={:.4}",
+        "peer={peer} transport={transport} scenario={} conns={} inflight={} secs={secs} calls={} all_calls={} calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} cpu_us_per_call={:.3} user_us_per_call={:.3} sys_us_per_call={:.3} sys_frac={:.3} ctxsw_per_call={:.4}",
         s.name,
         s.conns,
         s.inflight,
         tally.calls,
+        tally.all,
         tally.calls as f64 / measured.as_secs_f64(),
         q(0.5),
         q(0.99),
         q(0.999),
         tally.hist.max() as f64 / 1000.0,
         cpu_total / calls as f64,
+        user.as_secs_f64() * 1e6 / calls as f64,
+        sys.as_secs_f64() * 1e6 / calls as f64,
         sys.as_secs_f64() / (user + sys).as_secs_f64().max(1e-9),
         ctx as f64 / calls as f64,
     );
@@ -429,6 +518,7 @@ fn rpc_cell(
     for task in tasks {
         let t = smol::block_on(task);
         total.calls += t.calls;
+        total.all += t.all;
         total.hist.add(&t.hist).expect("same bounds");
     }
     drop(stop_tx);
@@ -575,7 +665,181 @@ fn raw_cell(
     for c in clients {
         let t = c.join().expect("client thread");
         total.calls += t.calls;
+        total.all += t.all;
         total.hist.add(&t.hist).expect("same bounds");
     }
     (total, cpu)
+}
+
+/// This process's resident set size in KiB, from `/proc/self/status`.
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:"))
+        .and_then(|v| v.split_whitespace().next()?.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Raises the soft limit on open files to at least `wanted`, as far as the hard limit allows.
+fn raise_open_files(wanted: u64) {
+    use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+    let now = getrlimit(Resource::Nofile);
+    if now.current.is_none_or(|c| c >= wanted) {
+        return;
+    }
+    let current = now.maximum.map_or(wanted, |m| m.min(wanted));
+    let _ = setrlimit(
+        Resource::Nofile,
+        Rlimit {
+            current: Some(current),
+            maximum: now.maximum,
+        },
+    );
+}
+
+/// A blocking client socket of either kind.
+enum Idle {
+    Tcp(TcpStream),
+    Uds(UnixStream),
+}
+
+impl Idle {
+    fn connect(endpoint: &Endpoint) -> Idle {
+        match endpoint {
+            Endpoint::Tcp(addr) => {
+                let s = TcpStream::connect(addr.as_str()).expect("connect");
+                s.set_nodelay(true).expect("nodelay");
+                Idle::Tcp(s)
+            }
+            Endpoint::Unix(path) => Idle::Uds(UnixStream::connect(path).expect("connect")),
+            other => panic!("unexpected endpoint {other}"),
+        }
+    }
+
+    fn stream(&mut self) -> &mut dyn ReadWrite {
+        match self {
+            Idle::Tcp(s) => s,
+            Idle::Uds(s) => s,
+        }
+    }
+
+    /// Sends a ping, the frame every client may send.
+    fn ping(&mut self) {
+        use rpc_runtime::frame::{FrameKind, Header};
+        let ping = Header::new(FrameKind::Ping, 1).pack();
+        self.stream().write_all(&ping).expect("ping");
+    }
+
+    fn pong(&mut self) {
+        let mut pong = [0u8; rpc_runtime::frame::Header::SIZE];
+        self.stream().read_exact(&mut pong).expect("pong");
+    }
+}
+
+trait ReadWrite: Read + Write {}
+impl<T: Read + Write> ReadWrite for T {}
+
+/// The client side of the idle scenario, in its own process (both ends of 10,000 connections
+/// in one process would pass common open-file limits): once told `go` on stdin, opens
+/// `conns` connections that each ping, reads every pong, says `done`, and holds the
+/// connections open until stdin closes.
+fn idle_clients(args: &[String]) {
+    use std::io::BufRead as _;
+    let [endpoint, conns] = args else {
+        panic!("--idle-clients ENDPOINT CONNS");
+    };
+    let endpoint: Endpoint = endpoint.parse().expect("endpoint");
+    let conns: usize = conns.parse().expect("conns");
+    raise_open_files(conns as u64 + 256);
+    let mut stdin = std::io::stdin().lock();
+    let mut line = String::new();
+    println!("ready");
+    stdin.read_line(&mut line).expect("go");
+    let mut clients: Vec<Idle> = (0..conns)
+        .map(|_| {
+            let mut c = Idle::connect(&endpoint);
+            c.ping();
+            c
+        })
+        .collect();
+    for c in &mut clients {
+        c.pong();
+    }
+    println!("done");
+    let _ = stdin.read_line(&mut line);
+}
+
+/// The idle scenario: `conns` connections that ping once and then wait; prints the server's
+/// RSS growth per connection and the time it took to accept them.
+fn idle_cell(t: Transport, sock: &std::path::Path, conns: usize) {
+    use std::io::BufRead as _;
+    use std::process::Stdio;
+    raise_open_files(conns as u64 + 1024);
+    let endpoint = match t {
+        Transport::Tcp => "tcp://127.0.0.1:0".parse().expect("endpoint"),
+        Transport::Uds => Endpoint::unix(sock),
+    };
+    let server = Server::builder()
+        .listen(endpoint)
+        .serve(ServeBench::new(Handler))
+        .workers(2)
+        .limits(rpc_runtime::server::Limits {
+            max_connections: conns + 16,
+            ..Default::default()
+        })
+        .bind()
+        .expect("bind")
+        .spawn()
+        .expect("spawn");
+    let endpoint = server.endpoints()[0].clone();
+    let stats = server.stats();
+    // Warm up: the server's threads, allocator arenas and reactor exist before the baseline.
+    {
+        let mut c = Idle::connect(&endpoint);
+        c.ping();
+        c.pong();
+    }
+    while stats.connections() > 0 {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut child = Command::new(std::env::current_exe().expect("current exe"))
+        .args(["--idle-clients", &endpoint.to_string(), &conns.to_string()])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("start the clients");
+    let mut to_child = child.stdin.take().expect("stdin");
+    let mut from_child = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    let mut line = String::new();
+    from_child.read_line(&mut line).expect("ready");
+    let before = rss_kib();
+    let start = Instant::now();
+    to_child.write_all(b"go\n").expect("go");
+    let deadline = start + Duration::from_secs(600);
+    while stats.connections() < conns {
+        assert!(
+            Instant::now() < deadline,
+            "the server did not accept them all"
+        );
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let accepted = start.elapsed();
+    line.clear();
+    from_child.read_line(&mut line).expect("done");
+    assert_eq!(line.trim(), "done", "the clients failed");
+    // Every pong was written: the server's connections are all waiting for their next frame.
+    std::thread::sleep(Duration::from_millis(200));
+    let after = rss_kib();
+    let growth = after.saturating_sub(before) * 1024;
+    println!(
+        "peer=rpc-runtime transport={} scenario=idle conns={conns} accept_ms={:.0} rss_before_kib={before} rss_after_kib={after} rss_growth_mib={:.1} rss_bytes_per_conn={:.0}",
+        if t == Transport::Tcp { "tcp" } else { "uds" },
+        accepted.as_secs_f64() * 1e3,
+        growth as f64 / (1024.0 * 1024.0),
+        growth as f64 / conns as f64,
+    );
+    drop(to_child);
+    let _ = child.wait();
+    server.stop();
 }

@@ -41,6 +41,7 @@ pub mod docs;
 pub mod endpoint;
 pub mod error;
 pub mod frame;
+mod ids;
 #[cfg(feature = "json")]
 pub mod json;
 pub mod message;

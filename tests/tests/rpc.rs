@@ -14,6 +14,7 @@
 //! - [`files`]: Unix socket files: stale, live, not a socket, removal, permissions.
 //! - [`shutdown`]: graceful shutdown, goaway, dead servers and lazy reconnection.
 //! - [`load`]: a thousand connections at once.
+//! - [`idle`]: what idle connections cost in memory.
 //! - [`framing`]: the read timeout per frame, strict `describe` bodies.
 //! - [`handlers`]: what handlers can rely on: the caller's address, panics contained.
 //! - [`stats`]: the server's live counts of connections and calls.
@@ -34,6 +35,7 @@ mod http;
 mod http_attacks;
 mod http_json;
 mod http_routes;
+mod idle;
 mod lab;
 mod load;
 mod shutdown;

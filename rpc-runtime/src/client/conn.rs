@@ -23,13 +23,13 @@ use call::PendingCall;
 use crate::Wire as _;
 use crate::error::{RpcError, WireError};
 use crate::frame::{self, FrameKind, Header, Status};
+use crate::ids::IdMap;
 use crate::transport::Stream;
 use call::release_reader;
 use flush::flush_later;
 use smol::io::AsyncRead;
-use std::collections::HashMap;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -40,6 +40,11 @@ const READ_CHUNK: usize = 64 * 1024;
 /// or an error frame about this call), `Err` when the connection failed first.
 type Outcome = Result<(Status, Vec<u8>), RpcError>;
 
+thread_local! {
+    /// The wakers of the calls one read completed, kept between reads.
+    static SPARE_WAKERS: std::cell::Cell<Vec<Waker>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// A connection shared by the calls of one client.
 #[derive(Debug)]
 pub(super) struct Conn {
@@ -48,6 +53,9 @@ pub(super) struct Conn {
     next_id: AtomicU32,
     /// False once the connection is closed or the server sent goaway: new calls go elsewhere.
     usable: AtomicBool,
+    /// `state.calls.len()`, stored under the lock whenever it changes, so that a new call
+    /// learns without the lock that calls are in flight (see `accepts_calls`).
+    pending: AtomicUsize,
     max_frame: u32,
     /// Tests run this once, at the start of the next `read_some`, to act as another thread
     /// would at that moment.
@@ -71,7 +79,7 @@ struct State {
     /// The stream handle the reader reads with. It carries the registration that wakes the
     /// reader, so it must outlive each read attempt rather than be cloned per read.
     rstream: Option<Stream>,
-    calls: HashMap<u32, Slot>,
+    calls: IdMap<Slot>,
     /// The flush task, when its write waits and another holds the reader role: woken to
     /// read when the role is free and no call wants it.
     flush_waker: Option<Waker>,
@@ -108,6 +116,7 @@ impl Conn {
             }),
             next_id: AtomicU32::new(1),
             usable: AtomicBool::new(true),
+            pending: AtomicUsize::new(0),
             max_frame,
             #[cfg(test)]
             before_read: tests::Hook::default(),
@@ -127,6 +136,10 @@ impl Conn {
     pub(super) fn accepts_calls(self: &Arc<Self>) -> bool {
         if !self.usable.load(Ordering::Acquire) {
             return false;
+        }
+        // Calls in flight: whoever reads for them sees what the server sent. No lock needed.
+        if self.pending.load(Ordering::Acquire) > 0 {
+            return true;
         }
         let mut st = self.lock();
         if st.reading || !st.calls.is_empty() {
@@ -220,6 +233,7 @@ impl Conn {
             return Err(RpcError::new(Status::BadRequest, message));
         }
         st.calls.insert(id, Slot::default());
+        self.pending.store(st.calls.len(), Ordering::Release);
         let flush = if st.flushing { Flush::No } else { Flush::Yield };
         st.flushing = true;
         Ok(PendingCall {
@@ -322,7 +336,8 @@ impl Conn {
             Poll::Ready(Ok(n)) => n,
         };
         filled += n;
-        let mut wakers = Vec::new();
+        // A spare vector per thread: steady traffic allocates none per read.
+        let mut wakers = SPARE_WAKERS.with(std::cell::Cell::take);
         let mut broken = None;
         let mut pong = false;
         let mut st = self.lock();
@@ -357,9 +372,10 @@ impl Conn {
         let must_flush = pong && !st.flushing;
         st.flushing |= pong;
         drop(st);
-        for w in wakers {
+        for w in wakers.drain(..) {
             w.wake();
         }
+        SPARE_WAKERS.with(|spare| spare.set(wakers));
         if let Some(e) = broken {
             self.fail(e);
         }

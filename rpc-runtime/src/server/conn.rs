@@ -22,6 +22,7 @@
 //!
 //! Handler panics and the caller's peer are handled in `server/call.rs`.
 
+mod buffers;
 mod dispatch;
 mod read;
 mod write;
@@ -30,6 +31,7 @@ use super::call::Peer;
 use super::stats::CallCount;
 use super::{ConnectionGuard, ShutdownHandle};
 use crate::frame::{self, FrameKind, Header, Status};
+use crate::ids::IdMap;
 use crate::service::Reply;
 use crate::transport::Stream;
 use read::grow_read_buffer;
@@ -38,7 +40,6 @@ use smol::future::FutureExt as _;
 use smol::io::{AsyncRead, AsyncWriteExt as _};
 use smol::stream::Stream as _;
 use smol::{Executor, Task, Timer};
-use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -86,10 +87,10 @@ pub(crate) async fn serve(
         ex,
         guard,
         calls,
-        rbuf: vec![0; READ_CHUNK],
+        rbuf: Vec::new(),
         filled: 0,
-        wbuf: Vec::with_capacity(READ_CHUNK),
-        running: HashMap::new(),
+        wbuf: Vec::new(),
+        running: IdMap::default(),
         done_tx,
         done_rx: Box::pin(done_rx),
         last_call: 0,
@@ -156,13 +157,15 @@ struct Conn {
     /// This connection's share of the server's calls in flight, brought up to date before
     /// every wait (once per batch, not per call).
     calls: CallCount,
-    /// Bytes read and not yet parsed: `rbuf[..filled]`.
+    /// Bytes read and not yet parsed: `rbuf[..filled]`. Empty while the connection waits
+    /// with nothing buffered (see `buffers.rs`).
     rbuf: Vec<u8>,
     filled: usize,
-    /// Frames waiting to be written.
+    /// Frames waiting to be written. Without capacity while the connection waits with
+    /// nothing to write.
     wbuf: Vec<u8>,
     /// Calls that did not finish when first polled, by call id. Dropping a task cancels it.
-    running: HashMap<u32, Task<()>>,
+    running: IdMap<Task<()>>,
     done_tx: Sender<(u32, Reply)>,
     done_rx: Pin<Box<Receiver<(u32, Reply)>>>,
     /// The highest call id seen, reported in goaway.
@@ -298,21 +301,30 @@ impl Conn {
 
     async fn wait(&mut self, can_read: bool, deadline: Instant) -> Event {
         self.calls.report(self.running.len());
-        if can_read && self.filled == self.rbuf.len() {
+        // Waiting with nothing buffered: the buffers go back to the thread.
+        if self.filled == 0 && !self.rbuf.is_empty() {
+            buffers::give_read(std::mem::take(&mut self.rbuf));
+        }
+        if self.wbuf.is_empty() && self.wbuf.capacity() > 0 {
+            buffers::give_write(std::mem::take(&mut self.wbuf));
+        }
+        if can_read && self.rbuf.len() >= READ_CHUNK && self.filled == self.rbuf.len() {
             grow_read_buffer(&mut self.rbuf, self.guard.shared().limits.max_body);
         }
         if self.timer_at.is_none_or(|at| deadline < at) {
             self.timer.set_at(deadline);
             self.timer_at = Some(deadline);
         }
-        std::future::poll_fn(|cx| {
+        let event = std::future::poll_fn(|cx| {
             if can_read {
+                buffers::unpark_read(&mut self.rbuf, self.filled);
                 let filled = self.filled;
                 if let Poll::Ready(r) =
                     Pin::new(&mut self.stream).poll_read(cx, &mut self.rbuf[filled..])
                 {
                     return Poll::Ready(Event::Read(r));
                 }
+                buffers::park_read(&mut self.rbuf, filled);
             }
             if !self.running.is_empty()
                 && let Poll::Ready(Some((id, reply))) = self.done_rx.as_mut().poll_next(cx)
@@ -328,7 +340,11 @@ impl Conn {
             }
             Poll::Pending
         })
-        .await
+        .await;
+        if self.wbuf.capacity() == 0 {
+            self.wbuf = buffers::take_write();
+        }
+        event
     }
 }
 

@@ -10,6 +10,23 @@ use crate::transport::memory::MemoryListener;
 use smol::net::TcpListener;
 use std::io;
 
+/// The accept queue asked of the kernel (Linux caps it at `net.core.somaxconn`, 4096 by
+/// default). std listens with 128, which a burst of connections overflows: the kernel then
+/// drops their handshakes and clients retry after a second or more.
+const BACKLOG: i32 = 4096;
+
+/// Listens again on a bound socket, with [`BACKLOG`]; only ever raises the queue.
+#[cfg(unix)]
+fn deepen_backlog(socket: impl std::os::fd::AsFd) -> io::Result<()> {
+    rustix::net::listen(socket, BACKLOG).map_err(io::Error::from)
+}
+
+/// Elsewhere the platform's default queue stays.
+#[cfg(not(unix))]
+fn deepen_backlog<T>(_socket: T) -> io::Result<()> {
+    Ok(())
+}
+
 /// A bound listener.
 #[derive(Debug)]
 pub(crate) enum Listener {
@@ -29,12 +46,14 @@ impl Listener {
         match endpoint {
             Endpoint::Tcp(addr) => {
                 let std = std::net::TcpListener::bind(addr.as_str()).map_err(listen_err)?;
+                deepen_backlog(&std).map_err(listen_err)?;
                 let listener = TcpListener::try_from(std).map_err(listen_err)?;
                 Ok(Listener::Tcp(listener))
             }
             #[cfg(unix)]
             Endpoint::Unix(path) => {
                 let (std, file) = super::unix::bind(path, unix_mode)?;
+                deepen_backlog(&std).map_err(listen_err)?;
                 let listener = smol::net::unix::UnixListener::try_from(std).map_err(listen_err)?;
                 Ok(Listener::Unix(listener, file))
             }

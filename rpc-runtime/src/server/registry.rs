@@ -2,9 +2,9 @@
 
 use super::ServeError;
 use crate::frame::DESCRIBE;
+use crate::ids::IdMap;
 use crate::schema::{MethodSchema, ServiceSchema};
 use crate::service::Service;
-use std::collections::HashMap;
 use std::sync::Arc;
 
 /// A served method: its service and schema.
@@ -21,7 +21,7 @@ pub(crate) struct Entry {
 
 /// Every served method by id.
 pub(crate) struct Registry {
-    methods: HashMap<u32, Entry>,
+    methods: IdMap<Entry>,
     describe: Vec<u8>,
     /// The OpenAPI 3.1 document of the served methods, served at `GET /openapi.json`.
     #[cfg(feature = "json")]
@@ -38,7 +38,7 @@ impl core::fmt::Debug for Registry {
 
 impl Registry {
     pub(crate) fn new(services: Vec<Arc<dyn Service>>) -> Result<Registry, ServeError> {
-        let mut methods: HashMap<u32, Entry> = HashMap::new();
+        let mut methods: IdMap<Entry> = IdMap::default();
         let mut schemas: Vec<&'static ServiceSchema> = Vec::new();
         for service in services {
             let schema = service.schema();

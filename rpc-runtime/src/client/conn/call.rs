@@ -8,6 +8,7 @@ use crate::frame::{self, FrameKind, Header, Status};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::task::{Context, Poll, Waker};
 
 /// A call whose frame is queued or sent; resolves to the server's reply.
@@ -85,6 +86,7 @@ impl Future for PendingCall {
             };
             if let Some(done) = outcome {
                 st.calls.remove(&this.id);
+                this.conn.pending.store(st.calls.len(), Ordering::Release);
                 let next = release_reader(&mut this.reader, &mut st);
                 drop(st);
                 if let Some(w) = next {
@@ -117,6 +119,7 @@ impl Drop for PendingCall {
         // The caller gave up (timeout, or the future was dropped): forget the call and tell
         // the server, so it can stop working on it.
         let replied = st.calls.remove(&self.id).is_some_and(|s| s.done.is_some());
+        conn.pending.store(st.calls.len(), Ordering::Release);
         // Whether this call read, or was woken to read next and now never will: when nobody
         // reads, wake a waiting call to take the role.
         let next = st.next_reader();
