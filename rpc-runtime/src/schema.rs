@@ -86,10 +86,11 @@ impl ServiceSchema {
             .iter()
             .map(|m| {
                 format!(
-                    "{{\"name\":{},\"id\":{},\"fingerprint\":{},\"request\":{},\"response\":{},\"error\":{}}}",
+                    "{{\"name\":{},\"id\":{},\"fingerprint\":{},\"read_only\":{},\"request\":{},\"response\":{},\"error\":{}}}",
                     json_str(m.name),
                     m.id,
                     m.fingerprint,
+                    m.read_only,
                     shape_json(&m.request),
                     shape_json(&m.response),
                     shape_json(&m.error)
@@ -104,7 +105,13 @@ impl ServiceSchema {
     }
 }
 
+/// A message as `describe` writes it: kind, format and size, then (for records and lists) the
+/// byte order and the type tree a program needs to transcode the message.
 fn shape_json(shape: &Shape) -> String {
+    if let Ok(desc) = MessageDesc::from_shape(shape) {
+        return desc.to_json();
+    }
+    // Only a hand-written layout no derive produces gets here: describe its format alone.
     match shape {
         Shape::Unit => "{\"kind\":\"unit\",\"format\":\"\",\"size\":0}".to_owned(),
         Shape::Record { format, size, .. } => {

@@ -456,6 +456,120 @@ impl MessageDesc {
     }
 }
 
+impl MessageDesc {
+    /// The description as `describe` writes it: compact JSON, the same document the `json`
+    /// feature's serde implementations read and write, without needing that feature.
+    ///
+    /// ```
+    /// use rpc_runtime::schema::MessageDesc;
+    /// use rpc_runtime::{Message, Wire};
+    ///
+    /// #[derive(Wire)]
+    /// struct Sum { value: i64, ok: bool }
+    ///
+    /// let desc = MessageDesc::from_shape(&Sum::SHAPE)?;
+    /// assert_eq!(
+    ///     desc.to_json(),
+    ///     r#"{"kind":"record","format":"!q?","size":9,"order":"!","type":{"kind":"record","fields":[{"name":"value","type":{"kind":"int","size":8,"signed":true}},{"name":"ok","type":{"kind":"bool"}}]}}"#
+    /// );
+    /// # Ok::<(), rpc_runtime::schema::DescError>(())
+    /// ```
+    pub fn to_json(&self) -> String {
+        let mut out = String::new();
+        match self {
+            MessageDesc::Unit => out.push_str("{\"kind\":\"unit\",\"format\":\"\",\"size\":0}"),
+            MessageDesc::Record(record) | MessageDesc::List(record) => {
+                let kind = if matches!(self, MessageDesc::List(_)) {
+                    "list"
+                } else {
+                    "record"
+                };
+                out.push_str(&format!(
+                    "{{\"kind\":\"{kind}\",\"format\":{},\"size\":{},\"order\":\"{}\",\"type\":",
+                    super::json_str(&record.format),
+                    record.size,
+                    record.order.prefix(),
+                ));
+                record.ty.write_json(&mut out);
+                out.push('}');
+            }
+        }
+        out
+    }
+}
+
+impl TypeDesc {
+    /// Appends the type as compact JSON, in the form the serde implementations use.
+    fn write_json(&self, out: &mut String) {
+        use core::fmt::Write as _;
+        // Writing to a String cannot fail.
+        let _ = match self {
+            TypeDesc::Record { fields } => {
+                out.push_str("{\"kind\":\"record\",\"fields\":[");
+                for (i, field) in fields.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    out.push_str("{\"name\":");
+                    out.push_str(&super::json_str(&field.name));
+                    out.push_str(",\"type\":");
+                    field.ty.write_json(out);
+                    out.push('}');
+                }
+                out.push_str("]}");
+                Ok(())
+            }
+            TypeDesc::Int { size, signed } => {
+                write!(
+                    out,
+                    "{{\"kind\":\"int\",\"size\":{size},\"signed\":{signed}}}"
+                )
+            }
+            TypeDesc::Float { size } => write!(out, "{{\"kind\":\"float\",\"size\":{size}}}"),
+            TypeDesc::Bool => write!(out, "{{\"kind\":\"bool\"}}"),
+            TypeDesc::Text { size } => write!(out, "{{\"kind\":\"text\",\"size\":{size}}}"),
+            TypeDesc::PascalText { size } => {
+                write!(out, "{{\"kind\":\"pascal_text\",\"size\":{size}}}")
+            }
+            TypeDesc::Bytes { size } => write!(out, "{{\"kind\":\"bytes\",\"size\":{size}}}"),
+            TypeDesc::Padding { size } => {
+                write!(out, "{{\"kind\":\"padding\",\"size\":{size}}}")
+            }
+            TypeDesc::Enum {
+                name,
+                size,
+                signed,
+                variants,
+            } => {
+                let _ = write!(
+                    out,
+                    "{{\"kind\":\"enum\",\"name\":{},\"size\":{size},\"signed\":{signed},\"variants\":[",
+                    super::json_str(name)
+                );
+                for (i, v) in variants.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let _ = write!(
+                        out,
+                        "{{\"name\":{},\"value\":{}}}",
+                        super::json_str(&v.name),
+                        v.value
+                    );
+                }
+                out.push_str("]}");
+                Ok(())
+            }
+            TypeDesc::Array { count, element } => {
+                let _ = write!(out, "{{\"kind\":\"array\",\"count\":{count},\"element\":");
+                element.write_json(out);
+                out.push('}');
+                Ok(())
+            }
+        };
+    }
+}
+
 impl RecordDesc {
     fn validate(&self) -> Result<(), DescError> {
         let computed = self.ty.end_offset(0, self.order.is_native_aligned())?;
