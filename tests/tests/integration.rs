@@ -8,4 +8,5 @@ mod protocol;
 mod python;
 mod roundtrip;
 mod rpc;
+mod rpc_tool;
 mod snapshots;
