@@ -10,4 +10,5 @@ mod python;
 mod rest;
 mod roundtrip;
 mod rpc;
+mod rpc_tool;
 mod snapshots;

@@ -65,7 +65,7 @@ pub trait Calc {
     async fn div(&self, operands: Operands) -> Result<Value, MathError>;
 }
 
-struct Calculator;
+pub(crate) struct Calculator;
 
 impl Calc for Calculator {
     async fn add(&self, o: Operands) -> Result<Value, MathError> {
