@@ -29,6 +29,7 @@ pub use import::{MigrationReport, migrate_sqlite_to_postgres};
 pub use schema::VERSION as PG_SCHEMA_VERSION;
 
 use crate::config::Config;
+use crate::db::audit::Auditor;
 use crate::db::ops::{Op, Outcome};
 use crate::db::{Audit, WriterStats};
 use crate::error::Error;
@@ -41,7 +42,6 @@ use account_client::api::{
 };
 use pool::Pool;
 use rpc_runtime::Message;
-use std::collections::HashMap;
 use tokio_postgres::error::SqlState;
 use writer::Writer;
 
@@ -283,51 +283,22 @@ async fn audit_url(
         .await
         .map_err(failed)?;
     client.batch_execute("COMMIT").await.map_err(failed)?;
-    let mut report = Audit {
-        accounts: 0,
-        entries: 0,
-        total_balance: 0,
-        total_ledger: 0,
-        problems: Vec::new(),
-    };
-    let mut running: HashMap<i64, i128> = HashMap::new();
+    let mut auditor = Auditor::default();
     for row in &entries {
-        let (entry, account, delta, after): (i64, i64, i64, i64) = (
+        auditor.entry(
             row.try_get(0).map_err(failed)?,
             row.try_get(1).map_err(failed)?,
             row.try_get(2).map_err(failed)?,
             row.try_get(3).map_err(failed)?,
         );
-        report.entries += 1;
-        report.total_ledger += i128::from(delta);
-        let sum = running.entry(account).or_default();
-        *sum += i128::from(delta);
-        if *sum != i128::from(after) || after < 0 {
-            report.problems.push(format!(
-                "entry {entry} of account {account}: balance_after {after}, running sum {sum}"
-            ));
-        }
     }
     for row in &accounts {
-        let (account, balance): (i64, i64) = (
+        auditor.account(
             row.try_get(0).map_err(failed)?,
             row.try_get(1).map_err(failed)?,
         );
-        report.accounts += 1;
-        report.total_balance += i128::from(balance);
-        let sum = running.remove(&account).unwrap_or(0);
-        if sum != i128::from(balance) || balance < 0 {
-            report.problems.push(format!(
-                "account {account}: balance {balance}, ledger sum {sum}"
-            ));
-        }
     }
-    for account in running.keys() {
-        report
-            .problems
-            .push(format!("ledger entries for missing account {account}"));
-    }
-    Ok(report)
+    Ok(auditor.finish())
 }
 
 /// The answer when the database cannot be reached: `StorageFailure`, and under a

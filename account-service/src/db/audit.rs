@@ -11,7 +11,7 @@ use rusqlite::Connection;
 use std::collections::HashMap;
 
 /// The result of [`AccountService::audit`](crate::AccountService::audit).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Audit {
     /// Accounts checked.
@@ -33,53 +33,68 @@ impl Audit {
     }
 }
 
+/// The ledger check itself, fed rows by either backend: every ledger entry in
+/// `(account_id, id)` order, then every account.
+#[derive(Debug, Default)]
+pub(crate) struct Auditor {
+    report: Audit,
+    /// Running sum per account, in entry order.
+    running: HashMap<i64, i128>,
+}
+
+impl Auditor {
+    /// Checks one ledger entry against its account's running sum.
+    pub(crate) fn entry(&mut self, entry: i64, account: i64, delta: i64, after: i64) {
+        self.report.entries += 1;
+        self.report.total_ledger += i128::from(delta);
+        let sum = self.running.entry(account).or_default();
+        *sum += i128::from(delta);
+        if *sum != i128::from(after) || after < 0 {
+            self.report.problems.push(format!(
+                "entry {entry} of account {account}: balance_after {after}, running sum {sum}"
+            ));
+        }
+    }
+
+    /// Checks one account's balance against the sum of its entries.
+    pub(crate) fn account(&mut self, account: i64, balance: i64) {
+        self.report.accounts += 1;
+        self.report.total_balance += i128::from(balance);
+        let sum = self.running.remove(&account).unwrap_or(0);
+        if sum != i128::from(balance) || balance < 0 {
+            self.report.problems.push(format!(
+                "account {account}: balance {balance}, ledger sum {sum}"
+            ));
+        }
+    }
+
+    /// The report, with entries of accounts that were never seen.
+    pub(crate) fn finish(mut self) -> Audit {
+        for account in self.running.keys() {
+            self.report
+                .problems
+                .push(format!("ledger entries for missing account {account}"));
+        }
+        self.report
+    }
+}
+
 /// Checks the whole database. Run it inside one read transaction for a consistent answer.
 pub(crate) fn audit(conn: &Connection) -> rusqlite::Result<Audit> {
-    let mut report = Audit {
-        accounts: 0,
-        entries: 0,
-        total_balance: 0,
-        total_ledger: 0,
-        problems: Vec::new(),
-    };
-    // Running sum per account, in id order.
-    let mut running: HashMap<i64, i128> = HashMap::new();
+    let mut auditor = Auditor::default();
     let mut stmt = conn.prepare(
         "SELECT id, account_id, delta, balance_after FROM ledger ORDER BY account_id, id",
     )?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let (entry, account, delta, after): (i64, i64, i64, i64) =
-            (row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
-        report.entries += 1;
-        report.total_ledger += i128::from(delta);
-        let sum = running.entry(account).or_default();
-        *sum += i128::from(delta);
-        if *sum != i128::from(after) || after < 0 {
-            report.problems.push(format!(
-                "entry {entry} of account {account}: balance_after {after}, running sum {sum}"
-            ));
-        }
+        auditor.entry(row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?);
     }
     let mut stmt = conn.prepare("SELECT id, balance FROM accounts ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let (account, balance): (i64, i64) = (row.get(0)?, row.get(1)?);
-        report.accounts += 1;
-        report.total_balance += i128::from(balance);
-        let sum = running.remove(&account).unwrap_or(0);
-        if sum != i128::from(balance) || balance < 0 {
-            report.problems.push(format!(
-                "account {account}: balance {balance}, ledger sum {sum}"
-            ));
-        }
+        auditor.account(row.get(0)?, row.get(1)?);
     }
-    for account in running.keys() {
-        report
-            .problems
-            .push(format!("ledger entries for missing account {account}"));
-    }
-    Ok(report)
+    Ok(auditor.finish())
 }
 
 /// Installs the temporary triggers that note which accounts' balances change.
