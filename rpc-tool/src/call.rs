@@ -79,8 +79,8 @@ pub fn call(
     hex: bool,
 ) -> Result<Outcome> {
     let (service, desc) = schema.find(method)?;
-    let full = format!("{}.{}", service.name, desc.name);
-    let codec = desc.codec()?;
+    let full = format!("{}.{}", service.service, desc.name);
+    let codec = crate::schema::codec(desc)?;
     let body = codec
         .request()
         .from_json(request)

@@ -19,7 +19,7 @@
 //!   "error":{"kind":"unit","format":"","size":0}}]}]}"#;
 //! let schema = Schema::parse(describe)?;
 //! let (_, add) = schema.find("Calc.add")?;
-//! assert_eq!(add.codec()?.request_from_json(br#"{"a": "2", "b": 40}"#)?.len(), 16);
+//! assert_eq!(rpc_tool::schema::codec(add)?.request_from_json(br#"{"a": "2", "b": 40}"#)?.len(), 16);
 //! assert_eq!(
 //!     schema.find("Calc.ad").unwrap_err().to_string(),
 //!     "no method `Calc.ad` is served; did you mean `Calc.add`?"

@@ -4,7 +4,7 @@ use crate::conn::Connection;
 use crate::error::{Result, ToolError};
 use rpc_runtime::frame::{DESCRIBE, FrameKind, Header};
 use rpc_runtime::json::MethodCodec;
-use rpc_runtime::schema::MessageDesc;
+pub use rpc_runtime::schema::{MethodDesc, ServiceDesc};
 use rpc_runtime::{Status, Wire};
 use serde::Deserialize;
 
@@ -12,59 +12,19 @@ use serde::Deserialize;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct Schema {
     /// The protocol version the server speaks.
-    pub protocol: u32,
+    pub protocol: u8,
     /// The services, in the order the server serves them.
     pub services: Vec<ServiceDesc>,
 }
 
-/// One service.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct ServiceDesc {
-    /// The service's name.
-    #[serde(rename = "service")]
-    pub name: String,
-    /// Its methods, in declaration order.
-    pub methods: Vec<MethodDesc>,
-}
-
-/// One method.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct MethodDesc {
-    /// The method's name.
-    pub name: String,
-    /// Its id.
-    pub id: u32,
-    /// Its schema fingerprint.
-    pub fingerprint: u32,
-    /// Whether it only reads.
-    #[serde(default)]
-    pub read_only: bool,
-    /// The request message.
-    pub request: MessageDesc,
-    /// The response message.
-    pub response: MessageDesc,
-    /// The application error message.
-    pub error: MessageDesc,
-}
-
-impl MethodDesc {
-    /// The method's JSON codec.
-    ///
-    /// # Errors
-    ///
-    /// [`ToolError::Schema`] when a message description is malformed.
-    pub fn codec(&self) -> Result<MethodCodec> {
-        MethodCodec::from_desc(&rpc_runtime::schema::MethodDesc {
-            name: self.name.clone(),
-            id: self.id,
-            fingerprint: self.fingerprint,
-            read_only: self.read_only,
-            request: self.request.clone(),
-            response: self.response.clone(),
-            error: self.error.clone(),
-        })
-        .map_err(|e| ToolError::Schema(format!("method `{}`: {e}", self.name)))
-    }
+/// The method's JSON codec, built from its description.
+///
+/// # Errors
+///
+/// [`ToolError::Schema`] when a message description is malformed.
+pub fn codec(method: &MethodDesc) -> Result<MethodCodec> {
+    MethodCodec::from_desc(method)
+        .map_err(|e| ToolError::Schema(format!("method `{}`: {e}", method.name)))
 }
 
 impl Schema {
@@ -80,7 +40,7 @@ impl Schema {
             for method in &service.methods {
                 for message in [&method.request, &method.response, &method.error] {
                     message.validate().map_err(|e| {
-                        ToolError::Schema(format!("{}.{}: {e}", service.name, method.name))
+                        ToolError::Schema(format!("{}.{}: {e}", service.service, method.name))
                     })?;
                 }
             }
@@ -118,7 +78,7 @@ impl Schema {
             .iter()
             .flat_map(|s| s.methods.iter().map(move |m| (s, m)))
             .filter(|(s, m)| match name.split_once('.') {
-                Some((service, method)) => s.name == service && m.name == method,
+                Some((service, method)) => s.service == service && m.name == method,
                 None => m.name == name,
             })
             .collect();
@@ -131,7 +91,7 @@ impl Schema {
             .flat_map(|s| {
                 s.methods
                     .iter()
-                    .map(move |m| format!("{}.{}", s.name, m.name))
+                    .map(move |m| format!("{}.{}", s.service, m.name))
             })
             .map(|full| {
                 let method = full.split_once('.').map_or(&full[..], |(_, m)| m);
@@ -152,7 +112,7 @@ impl Schema {
             // A bare name served by several services: list them all.
             suggestions = found
                 .iter()
-                .map(|(s, m)| format!("{}.{}", s.name, m.name))
+                .map(|(s, m)| format!("{}.{}", s.service, m.name))
                 .collect();
         }
         Err(ToolError::UnknownMethod {

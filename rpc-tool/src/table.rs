@@ -15,7 +15,7 @@ pub fn render(schema: &Schema) -> String {
         let _ = writeln!(
             out,
             "\nservice {} ({} method{})",
-            service.name,
+            service.service,
             service.methods.len(),
             if service.methods.len() == 1 { "" } else { "s" }
         );
