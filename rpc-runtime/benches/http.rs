@@ -1,12 +1,16 @@
-//! HTTP load: requests per second over keep-alive connections for `GET /health` and for a
-//! call with Wire bytes (`POST /Bench/call`, `application/octet-stream`), beside the binary
-//! protocol's calls per second for the same method, in one run against one server. The binary
-//! protocol is measured twice: raw frames over a blocking socket, one exchange at a time like
-//! the HTTP clients, and through the generated `BlockingClient`.
+//! HTTP load: requests per second over keep-alive connections for `GET /health` and for one
+//! method called over HTTP with a JSON body (`POST /Bench/call`, `application/json`) and with
+//! Wire bytes (`application/octet-stream`), beside the binary protocol's calls per second for
+//! the same method, in one run against one server. The binary protocol is measured twice: raw
+//! frames over a blocking socket, one exchange at a time like the HTTP clients, and through the
+//! generated `BlockingClient`.
 //!
 //! ```sh
-//! cargo bench -p rpc-runtime --bench http -- [--secs N] [--rounds N] [--threads N]
+//! cargo bench -p rpc-runtime --features json --bench http -- [--secs N] [--rounds N] [--threads N] [--only MODE]
 //! ```
+//!
+//! `--only` (`frames`, `binary`, `health`, `json` or `octets`) runs one mode alone, for
+//! profiling it.
 //!
 //! Each round runs every mode for `--secs` (default 2) with `--threads` client threads
 //! (default 4), each on its own connection, calling back to back; the modes take turns within a
@@ -82,19 +86,78 @@ enum Mode {
     Frames,
     Binary,
     Health,
+    Json,
     Octets,
 }
 
 impl Mode {
-    const ALL: [Mode; 4] = [Mode::Frames, Mode::Binary, Mode::Health, Mode::Octets];
+    const ALL: [Mode; 5] = [
+        Mode::Frames,
+        Mode::Binary,
+        Mode::Health,
+        Mode::Json,
+        Mode::Octets,
+    ];
+
+    fn key(self) -> &'static str {
+        match self {
+            Mode::Frames => "frames",
+            Mode::Binary => "binary",
+            Mode::Health => "health",
+            Mode::Json => "json",
+            Mode::Octets => "octets",
+        }
+    }
 
     fn name(self) -> &'static str {
         match self {
             Mode::Frames => "binary frames (blocking socket)",
             Mode::Binary => "binary call (BlockingClient)",
             Mode::Health => "GET /health",
+            Mode::Json => "POST /Bench/call (json)",
             Mode::Octets => "POST /Bench/call (octet-stream)",
         }
+    }
+}
+
+/// Writes the head and the JSON body of a call with `request(id)` into `head` and `body`, as
+/// docs/JSON.md maps it: the 64-bit amount as a decimal string, the byte string as hex.
+fn json_request(id: u32, head: &mut String, body: &mut String) {
+    use std::fmt::Write as _;
+    let r = request(id);
+    body.clear();
+    write!(
+        body,
+        "{{\"id\":{},\"amount\":\"{}\",\"name\":\"",
+        r.id, r.amount
+    )
+    .expect("write");
+    for byte in r.name {
+        write!(body, "{byte:02x}").expect("write");
+    }
+    body.push_str("\"}");
+    head.clear();
+    write!(
+        head,
+        "POST /Bench/call HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .expect("write");
+}
+
+/// Reads a JSON reply of `call` back into a [`BenchResponse`].
+fn json_response(reply: &[u8]) -> BenchResponse {
+    let value: serde_json::Value = serde_json::from_slice(reply).expect("a JSON reply");
+    BenchResponse {
+        id: value["id"]
+            .as_u64()
+            .and_then(|n| u32::try_from(n).ok())
+            .expect("id"),
+        balance: value["balance"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("balance as a decimal string"),
+        ok: value["ok"].as_bool().expect("ok"),
     }
 }
 
@@ -206,6 +269,19 @@ fn measure(mode: Mode, endpoint: &Endpoint, threads: usize, secs: Duration) -> f
                             done += 1;
                         }
                     }
+                    Mode::Json => {
+                        let mut http = Http::connect(&addr);
+                        let mut head = String::new();
+                        let mut body = String::new();
+                        while !stop.load(Ordering::Relaxed) {
+                            id += 1;
+                            json_request(id, &mut head, &mut body);
+                            let (code, reply) = http.exchange(head.as_bytes(), body.as_bytes());
+                            assert_eq!(code, 200, "{}", String::from_utf8_lossy(reply));
+                            check(id, &json_response(reply));
+                            done += 1;
+                        }
+                    }
                     Mode::Octets => {
                         let mut http = Http::connect(&addr);
                         let head = format!(
@@ -246,6 +322,7 @@ fn main() {
     let mut secs = Duration::from_secs(2);
     let mut rounds = 5usize;
     let mut threads = 4usize;
+    let mut modes = Mode::ALL.to_vec();
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         let mut value = || args.next().and_then(|v| v.parse::<u64>().ok());
@@ -253,6 +330,11 @@ fn main() {
             "--secs" => secs = Duration::from_secs(value().expect("--secs N")),
             "--rounds" => rounds = value().expect("--rounds N") as usize,
             "--threads" => threads = value().expect("--threads N") as usize,
+            "--only" => {
+                let key = args.next().unwrap_or_default();
+                modes = Mode::ALL.into_iter().filter(|m| m.key() == key).collect();
+                assert!(!modes.is_empty(), "--only frames|binary|health|json|octets");
+            }
             // What cargo passes to every bench binary.
             "--bench" => {}
             other => panic!("unknown argument {other}; see the doc comment of benches/http.rs"),
@@ -266,12 +348,12 @@ fn main() {
         .spawn()
         .expect("spawn");
     let endpoint = server.endpoints()[0].clone();
-    for mode in Mode::ALL {
+    for &mode in &modes {
         measure(mode, &endpoint, threads, Duration::from_millis(300));
     }
-    let mut results: Vec<Vec<f64>> = vec![Vec::new(); Mode::ALL.len()];
+    let mut results: Vec<Vec<f64>> = vec![Vec::new(); modes.len()];
     for round in 1..=rounds {
-        for (i, mode) in Mode::ALL.into_iter().enumerate() {
+        for (i, &mode) in modes.iter().enumerate() {
             let rate = measure(mode, &endpoint, threads, secs);
             println!(
                 "round={round} mode=\"{}\" requests_per_s={rate:.0}",
@@ -280,16 +362,14 @@ fn main() {
             results[i].push(rate);
         }
     }
-    let binary = median(&mut results[0].clone());
+    // Ratios are to raw binary frames when they ran (not with `--only`).
+    let frames = (modes[0] == Mode::Frames).then(|| median(&mut results[0].clone()));
     println!("\nmedians over {rounds} rounds of {secs:?}, {threads} keep-alive connections:");
-    for (i, mode) in Mode::ALL.into_iter().enumerate() {
+    for (i, &mode) in modes.iter().enumerate() {
         let m = median(&mut results[i]);
-        println!(
-            "  {:<34} {:>9.0} requests/s  ({:.2} x binary frames)",
-            mode.name(),
-            m,
-            m / binary
-        );
+        let ratio =
+            frames.map_or_else(String::new, |f| format!("  ({:.2} x binary frames)", m / f));
+        println!("  {:<34} {m:>9.0} requests/s{ratio}", mode.name());
     }
     server.stop();
 }
