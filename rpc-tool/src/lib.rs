@@ -28,6 +28,7 @@
 //! ```
 
 pub mod call;
+pub mod codegen;
 pub mod conn;
 pub mod dump;
 pub mod error;
