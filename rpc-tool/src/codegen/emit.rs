@@ -100,6 +100,41 @@ pub(crate) fn module(schema: &Schema, model: &Model<'_>, digest: u32) -> String 
         let _ = writeln!(out, "    {},", py_str(name));
     }
     out.push_str("]\n");
+    tidy(&out)
+}
+
+/// At most two blank lines in a row, and one after a line that opens a block or a section
+/// comment, whatever the pieces above wrote.
+fn tidy(module: &str) -> String {
+    let mut out = String::with_capacity(module.len());
+    let mut blanks = 0;
+    let mut previous = "";
+    for line in module.lines() {
+        if line.trim().is_empty() {
+            blanks += 1;
+            continue;
+        }
+        let limit = if previous.ends_with(':') || previous.starts_with("# ") {
+            if line.starts_with("    ") || previous.ends_with(':') {
+                0
+            } else {
+                1
+            }
+        } else if line.starts_with(' ') {
+            1
+        } else {
+            2
+        };
+        if !out.is_empty() {
+            for _ in 0..blanks.min(limit) {
+                out.push('\n');
+            }
+        }
+        out.push_str(line);
+        out.push('\n');
+        blanks = 0;
+        previous = line;
+    }
     out
 }
 

@@ -340,17 +340,23 @@ impl<'s> Model<'s> {
         role: &str,
     ) -> Result<(String, String)> {
         let label = format!("{what} {role}");
+        // Errors are decoded by a function shared by every method with that error type: it
+        // names the method it is called for.
+        let label_py = if role == "error" {
+            "method + ' error'".to_owned()
+        } else {
+            super::names::py_str(&label)
+        };
         Ok(match message {
-            MessageDesc::Unit => (
-                "None".to_owned(),
-                format!("_unit(body, {})", super::names::py_str(&label)),
-            ),
+            MessageDesc::Unit => ("None".to_owned(), format!("_unit(body, {label_py})")),
             MessageDesc::Record(record) => {
-                let codec = self.codec(record, record_names, &label)?;
+                let mut codec = self.codec(record, record_names, &label)?;
+                codec.label = label_py;
                 (codec.py_type.clone(), codec.unpack("body"))
             }
             MessageDesc::List(record) => {
-                let codec = self.codec(record, item_names, &label)?;
+                let mut codec = self.codec(record, item_names, &label)?;
+                codec.label = label_py;
                 (
                     format!("list[{}]", codec.py_type),
                     codec.unpack_list("body"),
