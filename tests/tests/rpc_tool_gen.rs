@@ -7,7 +7,7 @@
 //! why it skips, unless `CI` is set: then it fails.
 
 use crate::accounts::support::{Server, binary};
-use crate::protocol::{Calculator, NotesClient, ServeCalc};
+use crate::protocol::{CalcClient, Calculator, NotesClient, ServeCalc};
 use rpc_runtime::Server as RpcServer;
 use rpc_runtime::schema::DescribeDoc;
 use rpc_tool::codegen;
@@ -119,6 +119,27 @@ print('ok')
         .args(["-c", script])
         .arg(server.endpoints()[0].to_string())
         .current_dir(dir.path()));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
+    Ok(())
+}
+
+/// The module's connection against a scripted Python server: the request frames it writes,
+/// replies out of order, pings, goaway, statuses, a local deadline and its Cancel, errors on
+/// the connection and a peer that speaks another protocol.
+#[test]
+fn generated_connection_follows_the_protocol() -> TestResult {
+    let Some(python) = tool("python3") else {
+        return Ok(());
+    };
+    let calc = DescribeDoc::new(1, &[&CalcClient::SCHEMA])?.to_json();
+    let module = codegen::python(&Schema::parse(calc.as_bytes())?)?;
+    let dir = tempfile::tempdir()?;
+    std::fs::write(dir.path().join("calc.py"), module)?;
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/rpc_tool_gen/protocol_check.py");
+    let out = run(Command::new(&python)
+        .arg(script)
+        .arg(dir.path())
+        .env("PYTHONDONTWRITEBYTECODE", "1"));
     assert_eq!(String::from_utf8_lossy(&out.stdout), "ok\n");
     Ok(())
 }
