@@ -202,18 +202,21 @@ fn lists_units_and_hostile_names_make_a_valid_module() -> TestResult {
             r#"{"kind":"array","count":2,"element":{"kind":"bool"}}"#,
         ),
         field("pad", r#"{"kind":"padding","size":3}"#),
+        field("ImportRequest", r#"{"kind":"int","size":1,"signed":false}"#),
     ]
     .join(",");
     let hostile = format!(
         r#"{{"protocol":1,"services":[{{"service":"my-Service\n","methods":[{{"name":"import","id":7,"fingerprint":9,"read_only":false,
-          "request":{{"kind":"record","format":"!ii8siB2?3x","size":26,"order":"!","type":{{"kind":"record","fields":[{fields}]}}}},
+          "request":{{"kind":"record","format":"!ii8siB2?3xB","size":27,"order":"!","type":{{"kind":"record","fields":[{fields}]}}}},
           "response":{{"kind":"record","format":"!B","size":1,"order":"!","type":{enum_ty}}},
           "error":{{"kind":"record","format":"!i","size":4,"order":"!","type":{int}}}}}]}}]}}"#
     );
     let hostile = codegen::python(&Schema::parse(hostile.as_bytes())?)?;
     for expected in [
-        "def import_(self, class_: int, _0: int, list_: str, a_u0027b_u000a_u0022_u0022_u0022import_u0020os: int, timeout_: None_, self_: list[bool], *, timeout: Optional[float] = None) -> None_:",
+        "def import_(self, class_: int, _0: int, list_: str, a_u0027b_u000a_u0022_u0022_u0022import_u0020os: int, timeout_: None_, self_: list[bool], ImportRequest: int, *, timeout: Optional[float] = None) -> None_:",
         "    value_ = 1\n    V_x = 2\n",
+        "    timeout: None_\n",
+        "    ImportRequest_: int\n",
         "class ImportFailed(ApplicationError):",
     ] {
         assert!(hostile.contains(expected), "{expected} not in:\n{hostile}");
@@ -263,12 +266,12 @@ try:
     raise SystemExit('accepted bytes after the padding')
 except notes.WireError:
     pass
-r = hostile.ImportRequest(1, 2, 'ok', 3, hostile.None_.V_x, [True, False])
+r = hostile.ImportRequest(1, 2, 'ok', 3, hostile.None_.V_x, [True, False], 255)
 raw = r.pack()
-assert raw == struct.pack('!ii8siB2?3x', 1, 2, b'ok', 3, 2, True, False), raw
+assert raw == struct.pack('!ii8siB2?3xB', 1, 2, b'ok', 3, 2, True, False, 255), raw
 assert hostile.ImportRequest.unpack(raw) == r
 try:
-    hostile.ImportRequest.unpack(raw[:-5] + b'\x02' + raw[-4:])
+    hostile.ImportRequest.unpack(raw[:-6] + b'\x02' + raw[-5:])
     raise SystemExit('accepted a bool byte of 2')
 except hostile.WireError:
     pass

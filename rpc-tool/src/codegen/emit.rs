@@ -49,6 +49,12 @@ pub(crate) fn module(schema: &Schema, model: &Model<'_>, digest: u32) -> String 
     for (alias, class) in &model.aliases {
         let _ = writeln!(out, "{alias} = {class}");
     }
+    if !model.records.is_empty() {
+        out.push_str("\n\n# Private names of the classes, for method bodies whose parameters may shadow them.\n");
+    }
+    for (i, record) in model.records.iter().enumerate() {
+        let _ = writeln!(out, "_R{i} = {}", record.name);
+    }
     for (i, ty) in model.values.iter().enumerate() {
         value_codec(&mut out, model, i, ty);
     }

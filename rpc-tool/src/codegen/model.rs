@@ -279,7 +279,7 @@ impl<'s> Model<'s> {
                 let value = match &record.ty {
                     TypeDesc::Record { .. } => format!(
                         "{}({})",
-                        codec.py_type,
+                        codec.constructor,
                         params
                             .iter()
                             .map(|(n, _)| n.as_str())
@@ -437,7 +437,13 @@ impl<'s> Model<'s> {
                 if records.message.is_none() {
                     records.message = Some((record, st));
                 }
-                (format!("{class}._from"), format!("{class}._flat"), class)
+                // Method bodies name the class through a private alias: a parameter (a field
+                // of the request) could have the class's name and shadow it.
+                (
+                    format!("_R{index}._from"),
+                    format!("_R{index}._flat"),
+                    class,
+                )
             }
             ty => {
                 self.register(ty, &names[0], what)?;
@@ -456,12 +462,17 @@ impl<'s> Model<'s> {
                 )
             }
         };
+        let constructor = match self.record_index.get(&record.ty) {
+            Some(index) => format!("_R{index}"),
+            None => py_type.clone(),
+        };
         Ok(Codec {
             st,
             count,
             build,
             flat,
             py_type,
+            constructor,
             label,
         })
     }
@@ -492,12 +503,25 @@ impl<'s> Model<'s> {
         });
         let index = self.records.len() - 1;
         self.record_index.insert(ty, index);
-        let mut scope = Scope::new(Kind::Value, RECORD_RESERVED);
-        let mut at = 0usize;
-        let mut py_fields = Vec::new();
         for field in fields {
             let nested = format!("{name}{}", camel(&field.name));
             self.register(&field.ty, &nested, what)?;
+        }
+        // A field must not shadow a class the class body's annotations name.
+        let mut reserved: Vec<String> = RECORD_RESERVED.iter().map(|r| (*r).to_owned()).collect();
+        reserved.push(name.clone());
+        for field in fields {
+            let mut ty = &field.ty;
+            while let TypeDesc::Array { element, .. } = ty {
+                ty = element;
+            }
+            reserved.push(self.py_type(ty));
+        }
+        let reserved: Vec<&str> = reserved.iter().map(String::as_str).collect();
+        let mut scope = Scope::new(Kind::Value, &reserved);
+        let mut at = 0usize;
+        let mut py_fields = Vec::new();
+        for field in fields {
             if !matches!(field.ty, TypeDesc::Padding { .. }) {
                 py_fields.push((scope.claim(&field.name), field, at));
             }
@@ -583,6 +607,8 @@ struct Codec {
     build: String,
     flat: String,
     py_type: String,
+    /// What builds the value in a method body: the record class's private alias.
+    constructor: String,
     label: String,
 }
 
