@@ -641,3 +641,68 @@ impl Codec {
         )
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rpc_runtime::wire::ByteOrder;
+
+    fn record(format: &str, ty: TypeDesc) -> RecordDesc {
+        RecordDesc {
+            format: format.into(),
+            size: 0,
+            order: ByteOrder::Network,
+            ty,
+        }
+    }
+
+    fn fields(types: Vec<TypeDesc>) -> TypeDesc {
+        TypeDesc::Record {
+            fields: types
+                .into_iter()
+                .enumerate()
+                .map(|(i, ty)| FieldDesc {
+                    name: i.to_string(),
+                    ty,
+                })
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn raw_formats_read_bools_and_pascal_strings_as_bytes() {
+        let ty = fields(vec![
+            TypeDesc::Bool,
+            TypeDesc::PascalText { size: 10 },
+            TypeDesc::Array {
+                count: 3,
+                element: Box::new(TypeDesc::Bool),
+            },
+            TypeDesc::Padding { size: 2 },
+            TypeDesc::Text { size: 12 },
+        ]);
+        assert_eq!(leaves(&ty), 6);
+        assert_eq!(
+            raw_format(&record("!?10p3?2x12s", ty), "m").unwrap(),
+            "!B10s3B2x12s"
+        );
+    }
+
+    #[test]
+    fn formats_that_do_not_fit_their_type_tree_are_refused() {
+        let int = TypeDesc::Int {
+            size: 4,
+            signed: true,
+        };
+        for (format, problem) in [
+            ("!ii", "has 2 values but the type tree 1"),
+            ("i", "no byte order prefix"),
+            ("!4", "ends with a count"),
+            ("!z", "format code 'z'"),
+            ("!99999999999999999999999i", "too large"),
+        ] {
+            let err = raw_format(&record(format, fields(vec![int.clone()])), "S.m").unwrap_err();
+            assert!(err.to_string().contains(problem), "{format}: {err}");
+        }
+    }
+}
