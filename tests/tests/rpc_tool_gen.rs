@@ -213,7 +213,10 @@ fn lists_units_and_hostile_names_make_a_valid_module() -> TestResult {
     );
     let hostile = codegen::python(&Schema::parse(hostile.as_bytes())?)?;
     for expected in [
-        "def import_(self, class_: int, _0: int, list_: str, a_u0027b_u000a_u0022_u0022_u0022import_u0020os: int, timeout_: None_, self_: list[bool], ImportRequest: int, *, timeout: Optional[float] = None) -> None_:",
+        "    def import_(\n        self,\n        class_: int,\n        _0: int,\n        list_: str,\n        \
+         a_u0027b_u000a_u0022_u0022_u0022import_u0020os: int,\n        timeout_: None_,\n        \
+         self_: list[bool],\n        ImportRequest: int,\n        *,\n        \
+         timeout: Optional[float] = None,\n    ) -> None_:\n",
         "    value_ = 1\n    V_x = 2\n",
         "    timeout: None_\n",
         "    ImportRequest_: int\n",

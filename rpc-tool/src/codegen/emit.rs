@@ -440,7 +440,7 @@ fn service_code(out: &mut String, model: &Model<'_>, service: &ServiceModel<'_>)
         pipeline = service.pipeline,
     );
     for (m, constant) in service.methods.iter().zip(&constants) {
-        method(out, model, m, constant, false);
+        method(out, model, service.name, m, constant, false);
     }
     let _ = writeln!(
         out,
@@ -455,37 +455,47 @@ fn service_code(out: &mut String, model: &Model<'_>, service: &ServiceModel<'_>)
         pipeline = service.pipeline,
     );
     for (m, constant) in service.methods.iter().zip(&constants) {
-        method(out, model, m, constant, true);
+        method(out, model, service.name, m, constant, true);
     }
 }
 
 fn method(
     out: &mut String,
     model: &Model<'_>,
+    service: &str,
     m: &super::model::MethodModel<'_>,
     constant: &str,
     pipelined: bool,
 ) {
-    let mut params = String::from("self");
-    for (name, ty) in &m.params {
-        let _ = write!(params, ", {name}: {ty}");
-    }
-    params.push_str(", *, timeout: Optional[float] = None");
+    let mut params: Vec<String> = vec!["self".into()];
+    params.extend(m.params.iter().map(|(name, ty)| format!("{name}: {ty}")));
+    params.push("*".into());
+    params.push("timeout: Optional[float] = None".into());
     let returns = if pipelined {
         format!("Pending[{}]", m.response_type)
     } else {
         m.response_type.clone()
     };
+    let one_line = format!("    def {}({}) -> {returns}:", m.py_name, params.join(", "));
+    if one_line.len() <= 100 {
+        let _ = writeln!(out, "\n{one_line}");
+    } else {
+        let _ = writeln!(out, "\n    def {}(", m.py_name);
+        for param in &params {
+            let _ = writeln!(out, "        {param},");
+        }
+        let _ = writeln!(out, "    ) -> {returns}:");
+    }
     let d = m.desc;
     let _ = writeln!(
         out,
-        "\n    def {}({params}) -> {returns}:\n        \"\"\"{} `{}` (id {:#010x}, fingerprint {:#010x}).\n\n        {}\n        \"\"\"",
-        m.py_name,
+        "        \"\"\"{} `{}.{}` (id {:#010x}, fingerprint {:#010x}).\n\n        {}\n        \"\"\"",
         if pipelined { "Queues" } else { "Calls" },
+        py_text(service),
         py_text(&d.name),
         d.id,
         d.fingerprint,
-        raises(model, m),
+        raises(model, m, pipelined),
     );
     let call = if pipelined { "_start" } else { "_call" };
     let _ = writeln!(
@@ -496,7 +506,7 @@ fn method(
 }
 
 /// The docstring line on what a method raises.
-fn raises(model: &Model<'_>, m: &super::model::MethodModel<'_>) -> String {
+fn raises(model: &Model<'_>, m: &super::model::MethodModel<'_>, pipelined: bool) -> String {
     let app = match m.error.map(|i| &model.errors[i].kind) {
         None => "ApplicationError".to_owned(),
         Some(ErrorKind::Value(class)) => class.clone(),
@@ -506,7 +516,14 @@ fn raises(model: &Model<'_>, m: &super::model::MethodModel<'_>) -> String {
         }
     };
     wrap(
-        &format!("Service errors raise {app}; other failures the RpcError of their status."),
+        &format!(
+            "{} {app}; other failures the RpcError of their status.",
+            if pipelined {
+                "Its result() raises the service's errors as"
+            } else {
+                "Raises the service's errors as"
+            }
+        ),
         8,
     )
 }
