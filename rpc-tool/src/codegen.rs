@@ -7,7 +7,9 @@
 //! Output depends only on the schema, so a live server and its `describe --json` file give the
 //! same module. docs/RPC-TOOL.md has the mapping.
 
+mod codec;
 mod emit;
+mod fields;
 mod model;
 mod names;
 
