@@ -3,7 +3,9 @@
 //!
 //! Every server answers the built-in `describe` call with its services, methods and message
 //! type trees; the tool fetches that, encodes JSON requests with
-//! [`rpc_runtime::json`], and sends ordinary binary frames. See `docs/RPC-TOOL.md`.
+//! [`rpc_runtime::json`], and sends ordinary binary frames. [`codegen::python`] turns the same
+//! schema into a Python module that needs nothing but the standard library. See
+//! `docs/RPC-TOOL.md`.
 //!
 //! # Examples
 //!
@@ -28,6 +30,7 @@
 //! ```
 
 pub mod call;
+pub mod codegen;
 pub mod conn;
 pub mod dump;
 pub mod error;

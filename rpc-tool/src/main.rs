@@ -14,6 +14,7 @@ use rpc_tool::conn::Connection;
 use rpc_tool::schema::Schema;
 use rpc_tool::{ToolError, ping, table};
 use std::io::{Read as _, Write as _};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -57,6 +58,11 @@ enum Command {
         #[arg(long)]
         hex: bool,
     },
+    /// Generate a client from a server's schema.
+    Gen {
+        #[command(subcommand)]
+        language: Language,
+    },
     /// Measure round-trip times with Ping frames.
     Ping {
         /// tcp://HOST:PORT or unix://PATH.
@@ -69,6 +75,25 @@ enum Command {
         interval: f64,
         /// Seconds to wait for each pong.
         #[arg(long, default_value_t = 5.0, value_parser = seconds)]
+        timeout: f64,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum Language {
+    /// A single-file Python 3 module using only the standard library, written to stdout.
+    Python {
+        /// tcp://HOST:PORT or unix://PATH of a running server.
+        #[arg(
+            required_unless_present = "from_schema",
+            conflicts_with = "from_schema"
+        )]
+        endpoint: Option<Endpoint>,
+        /// Read the schema from FILE (what `rpc describe --json` prints) instead of a server.
+        #[arg(long, value_name = "FILE")]
+        from_schema: Option<PathBuf>,
+        /// Seconds to wait for the connection and the schema.
+        #[arg(long, default_value_t = 10.0, value_parser = seconds)]
         timeout: f64,
     },
 }
@@ -144,6 +169,36 @@ fn run(command: Command) -> Result<u8, ToolError> {
             }
             let _ = writeln!(stdout, "{:#}", outcome.reply);
             Ok(outcome.exit_code())
+        }
+        Command::Gen {
+            language:
+                Language::Python {
+                    endpoint,
+                    from_schema,
+                    timeout,
+                },
+        } => {
+            let schema = match (endpoint, from_schema) {
+                (_, Some(path)) => {
+                    let bytes = std::fs::read(&path).map_err(|source| ToolError::Read {
+                        what: path.display().to_string(),
+                        source,
+                    })?;
+                    Schema::parse(&bytes)?
+                }
+                (Some(endpoint), None) => {
+                    let mut conn = Connection::connect(&endpoint, duration(timeout))?;
+                    Schema::fetch(&mut conn)?.0
+                }
+                (None, None) => {
+                    return Err(ToolError::Schema(
+                        "give the server's endpoint or --from-schema FILE".into(),
+                    ));
+                }
+            };
+            let module = rpc_tool::codegen::python(&schema)?;
+            let _ = stdout.write_all(module.as_bytes());
+            Ok(0)
         }
         Command::Ping {
             endpoint,

@@ -11,4 +11,5 @@ mod rest;
 mod roundtrip;
 mod rpc;
 mod rpc_tool;
+mod rpc_tool_gen;
 mod snapshots;
