@@ -183,7 +183,7 @@ fn lists_units_and_hostile_names_make_a_valid_module() -> TestResult {
     let schema = Schema::parse(notes.as_bytes())?;
     let module = codegen::python(&schema)?;
     assert!(
-        module.contains("def all_(self, *, timeout: Optional[float] = None) -> list[PostRequest]:")
+        module.contains("def all(self, *, timeout: Optional[float] = None) -> List[PostRequest]:")
     );
     assert!(module.contains("\nAllItem = PostRequest\n"));
     assert!(module.contains("class Full(ApplicationError):"));
@@ -210,18 +210,21 @@ fn lists_units_and_hostile_names_make_a_valid_module() -> TestResult {
         r#"{{"protocol":1,"services":[{{"service":"my-Service\n","methods":[{{"name":"import","id":7,"fingerprint":9,"read_only":false,
           "request":{{"kind":"record","format":"!ii8siB2?3xB","size":27,"order":"!","type":{{"kind":"record","fields":[{fields}]}}}},
           "response":{{"kind":"record","format":"!B","size":1,"order":"!","type":{enum_ty}}},
-          "error":{{"kind":"record","format":"!i","size":4,"order":"!","type":{int}}}}}]}}]}}"#
+          "error":{{"kind":"record","format":"!i","size":4,"order":"!","type":{int}}}}},
+          {{"name":"wait","id":8,"fingerprint":10,"read_only":false,"request":{{"kind":"unit"}},"response":{{"kind":"unit"}},"error":{{"kind":"unit"}}}}]}}]}}"#
     );
     let hostile = codegen::python(&Schema::parse(hostile.as_bytes())?)?;
     for expected in [
-        "    def import_(\n        self,\n        class_: int,\n        _0: int,\n        list_: str,\n        \
+        "    def import_(\n        self,\n        class_: int,\n        _0: int,\n        list: str,\n        \
          a_u0027b_u000a_u0022_u0022_u0022import_u0020os: int,\n        timeout_: None_,\n        \
-         self_: list[bool],\n        ImportRequest: int,\n        *,\n        \
+         self_: List[bool],\n        ImportRequest: int,\n        *,\n        \
          timeout: Optional[float] = None,\n    ) -> None_:\n",
         "    value_ = 1\n    V_x = 2\n",
         "    timeout: None_\n",
         "    ImportRequest_: int\n",
         "class ImportFailed(ApplicationError):",
+        // `wait` is the pipeline's own method, so the RPC's must not replace it.
+        "    def wait_(self, *, timeout: Optional[float] = None) -> None:",
     ] {
         assert!(hostile.contains(expected), "{expected} not in:\n{hostile}");
     }

@@ -170,7 +170,18 @@ impl<'s> Model<'s> {
             let pipeline = model
                 .top
                 .claim_first(&[format!("{}Pipeline", service.service)]);
-            let mut members = Scope::new(Kind::Value, &["connection", "pipeline"]);
+            // What `_Client` and `_Pipeline` define themselves.
+            let mut members = Scope::new(
+                Kind::Value,
+                &[
+                    "connection",
+                    "pipeline",
+                    "calls",
+                    "flush",
+                    "replies",
+                    "wait",
+                ],
+            );
             let mut methods = Vec::new();
             for method in &service.methods {
                 let py_name = members.claim(&super::names::snake(&method.name));
@@ -229,7 +240,7 @@ impl<'s> Model<'s> {
                 let codec = self.codec(record, roles("RequestItem"), &format!("{what} request"))?;
                 let name = scope.claim("items");
                 let request = codec.pack_list(&name);
-                (vec![(name, format!("list[{}]", codec.py_type))], request)
+                (vec![(name, format!("List[{}]", codec.py_type))], request)
             }
             _ => {
                 return Err(schema_error(
@@ -292,7 +303,7 @@ impl<'s> Model<'s> {
                 let mut codec = self.codec(record, item_names, &label)?;
                 codec.label = label_py;
                 (
-                    format!("list[{}]", codec.py_type),
+                    format!("List[{}]", codec.py_type),
                     codec.unpack_list("body"),
                 )
             }
@@ -508,7 +519,7 @@ impl<'s> Model<'s> {
                 .enum_index
                 .get(ty)
                 .map_or_else(|| "int".into(), |&i| self.enums[i].name.clone()),
-            TypeDesc::Array { element, .. } => format!("list[{}]", self.py_type(element)),
+            TypeDesc::Array { element, .. } => format!("List[{}]", self.py_type(element)),
             TypeDesc::Record { .. } => self
                 .record_index
                 .get(ty)

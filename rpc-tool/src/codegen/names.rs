@@ -5,7 +5,11 @@
 //! 2. a name that is empty or starts with a digit gets the scope's lead (`_` for fields, params
 //!    and methods, so a tuple field `0` is `_0`); one that starts with `_` gets the scope's
 //!    letter (`f`, `T` or `V`), since Python treats leading underscores specially;
-//! 3. a Python keyword, soft keyword, builtin or a name the scope reserves gets a trailing `_`;
+//! 3. a Python keyword or soft keyword, a name the scope reserves, or (for classes and enum
+//!    members, which live where builtins do) a builtin gets a trailing `_`. Fields, parameters
+//!    and methods may shadow builtins the generated code never names in their class (`open`,
+//!    `id`, `list`), so a method stays `open`; the ones it does name ([`VALUE_RESERVED`]) are
+//!    escaped;
 //! 4. a name already taken in the scope gets more trailing `_` until it is free.
 
 use std::collections::HashSet;
@@ -169,6 +173,32 @@ const BUILTINS: &[&str] = &[
     "zip",
 ];
 
+/// Names a field, parameter or method must not take because the class bodies the generated
+/// code writes name them (in annotations and decorators), and in a class body a member of that
+/// name would shadow them, for mypy and at run time alike.
+pub(crate) const VALUE_RESERVED: &[&str] = &[
+    "int",
+    "float",
+    "bool",
+    "str",
+    "bytes",
+    "object",
+    "classmethod",
+    "staticmethod",
+    "property",
+    "super",
+    "Any",
+    "Dict",
+    "Iterator",
+    "List",
+    "Optional",
+    "Tuple",
+    "Type",
+    "Union",
+    "Pending",
+    "Connection",
+];
+
 /// What kind of names a scope holds, which decides the prefix of names that need one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Kind {
@@ -189,18 +219,27 @@ pub(crate) struct Scope {
 }
 
 impl Scope {
-    /// A scope of `kind` where `reserved` (besides keywords and builtins) must be escaped.
+    /// A scope of `kind` where `reserved` (besides keywords, and builtins or
+    /// [`VALUE_RESERVED`] by kind) must be escaped.
     pub(crate) fn new(kind: Kind, reserved: &[&str]) -> Scope {
+        let by_kind = match kind {
+            Kind::Value => VALUE_RESERVED,
+            Kind::Class | Kind::Member => BUILTINS,
+        };
         Scope {
             kind,
-            reserved: reserved.iter().map(|s| (*s).to_owned()).collect(),
+            reserved: reserved
+                .iter()
+                .chain(by_kind)
+                .map(|s| (*s).to_owned())
+                .collect(),
             taken: HashSet::new(),
         }
     }
 
     /// Whether `name` is free (neither reserved nor given out).
     pub(crate) fn is_free(&self, name: &str) -> bool {
-        !self.taken.contains(name) && !self.reserved.contains(name) && !is_python_name(name)
+        !self.taken.contains(name) && !self.reserved.contains(name) && !KEYWORDS.contains(&name)
     }
 
     /// The Python name for `raw`, made unique in this scope and taken.
@@ -225,10 +264,6 @@ impl Scope {
         }
         self.claim(candidates.last().map_or("", String::as_str))
     }
-}
-
-fn is_python_name(name: &str) -> bool {
-    KEYWORDS.contains(&name) || BUILTINS.contains(&name)
 }
 
 /// Rules 1 and 2.
@@ -256,7 +291,7 @@ fn sanitize(raw: &str, kind: Kind) -> String {
 
 /// Rule 3.
 fn escape(name: &str, reserved: &HashSet<String>) -> String {
-    if is_python_name(name) || reserved.contains(name) {
+    if KEYWORDS.contains(&name) || reserved.contains(name) {
         format!("{name}_")
     } else {
         name.to_owned()
@@ -337,8 +372,10 @@ mod tests {
     #[test]
     fn names_are_sanitised_escaped_and_unique() {
         let mut fields = Scope::new(Kind::Value, &["pack"]);
-        assert_eq!(fields.claim("id"), "id_");
-        assert_eq!(fields.claim("id_"), "id__");
+        assert_eq!(fields.claim("id"), "id");
+        assert_eq!(fields.claim("id_"), "id_");
+        assert_eq!(fields.claim("int"), "int_");
+        assert_eq!(fields.claim("list"), "list");
         assert_eq!(fields.claim("from"), "from_");
         assert_eq!(fields.claim("0"), "_0");
         assert_eq!(fields.claim("_reserved"), "f_reserved");
@@ -352,6 +389,7 @@ mod tests {
         assert_eq!(members.claim("value"), "value_");
         assert_eq!(members.claim("_x_"), "V_x_");
         let mut classes = Scope::new(Kind::Class, &["Internal"]);
+        assert_eq!(classes.claim("list"), "list_");
         assert_eq!(
             classes.claim_first(&["Internal".into(), "MathErrorInternal".into()]),
             "MathErrorInternal"

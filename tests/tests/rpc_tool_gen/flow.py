@@ -14,12 +14,12 @@ alice, bob = f'alice-{run}', f'bob-{run}'
 client = a.AccountsClient(endpoint, timeout=30.0)
 
 # Open two accounts and log in.
-opened = client.open_(key(), alice, 'alice password 1', 1000)
+opened = client.open(key(), alice, 'alice password 1', 1000)
 assert (opened.name, opened.balance_cents, opened.status) == (alice, 1000, a.AccountStatus.Open), opened
-client.open_(key(), bob, 'bob password 22', 0)
+client.open(key(), bob, 'bob password 22', 0)
 session = client.login(alice, 'alice password 1')
 token = session.token
-assert len(token) == 32 and session.account_id == opened.id_, session
+assert len(token) == 32 and session.account_id == opened.id, session
 print('opened and logged in')
 
 # Deposit, transfer, and the balance they leave.
@@ -41,7 +41,7 @@ while True:
     pages.append(page)
     if len(page) < 2:
         break
-    before = page[-1].id_
+    before = page[-1].id
 entries = [e for page in pages for e in page]
 assert [len(p) for p in pages] == [2, 2, 2, 0], [len(p) for p in pages]
 D = a.EntryKind.Deposit
@@ -70,7 +70,7 @@ fails(lambda: client.get(os.urandom(32)), a.Unauthenticated)
 fails(lambda: client.deposit(token, key(), -5), a.InvalidAmount)
 # A value that does not fit is refused before anything is sent.
 fails(lambda: client.deposit(token, key(), 2**63), a.WireError)
-fails(lambda: client.open_(key(), 'x' * 33, 'password 12345', 0), a.WireError)
+fails(lambda: client.open(key(), 'x' * 33, 'password 12345', 0), a.WireError)
 assert client.get(token).balance_cents == 1206  # nothing above changed the balance
 print('typed errors')
 
@@ -100,7 +100,7 @@ print('pipelined batch')
 expired = 0
 for i in range(10):
     try:
-        client.open_(key(), f'late-{run}-{i}', 'late password 1', 0, timeout=0.001)
+        client.open(key(), f'late-{run}-{i}', 'late password 1', 0, timeout=0.001)
     except a.DeadlineExceeded:
         expired += 1
 assert expired > 0, 'all 10 opens finished within 1 ms'
