@@ -260,7 +260,7 @@ async fn session_and_record(
 }
 
 /// A record from `fingerprint` and the columns `ok`, `reply`, `secret` from `first` on.
-fn record_from(
+pub(crate) fn record_from(
     fingerprint: &[u8],
     row: &tokio_postgres::Row,
     first: usize,
