@@ -31,20 +31,26 @@ use account_client::api::{AccountError, AccountStatus, EntryKind, IdemKey, Recei
 use smol::future::try_zip;
 use std::collections::HashMap;
 
-/// Locks and reads the accounts of the batch's sessions and recipients, in id order.
-const LOCK: &str = "SELECT id, name, balance, status FROM accounts \
-     WHERE id IN (SELECT account_id FROM sessions WHERE token_hash = ANY($1)) OR name = ANY($2) \
+/// Locks and reads the accounts of the batch's sessions and recipients, in id order. Ids are
+/// gathered first so that the accounts are found through their primary key (an `OR` of
+/// conditions would scan the whole table).
+const LOCK: &str = "SELECT id, name, balance, status FROM accounts WHERE id = ANY(ARRAY(\
+     SELECT account_id FROM sessions WHERE token_hash = ANY($1) \
+     UNION SELECT id FROM accounts WHERE name = ANY($2))) \
      ORDER BY id FOR UPDATE";
 
-/// The live sessions among `$1`, each with the records of the keys `$2` in its account.
-const SESSIONS: &str = "SELECT s.token_hash, s.account_id, i.key, i.fingerprint, i.ok, i.reply, \
-     i.secret FROM sessions s \
-     LEFT JOIN idempotency i ON i.account_id = s.account_id AND i.key = ANY($2) \
-     WHERE s.token_hash = ANY($1) AND s.expires_at > $3";
+/// For each request (`$1[i]`, `$2[i]`): its live session's account and the record of its key
+/// in that account, both found by primary key.
+const SESSIONS: &str = "SELECT r.token, s.account_id, i.key, i.fingerprint, i.ok, i.reply, \
+     i.secret FROM unnest($1::bytea[], $2::bytea[]) AS r (token, key) \
+     JOIN sessions s ON s.token_hash = r.token AND s.expires_at > $3 \
+     LEFT JOIN idempotency i ON i.account_id = s.account_id AND i.key = r.key";
 
-/// `$1` fresh ledger ids.
-const LEDGER_IDS: &str =
-    "SELECT nextval(pg_get_serial_sequence('ledger', 'id')) FROM generate_series(1, $1::int)";
+/// `$1` fresh ledger ids. The sequence's name is looked up once, not once per id (`OFFSET 0`
+/// keeps the planner from folding the subquery into the call).
+const LEDGER_IDS: &str = "SELECT nextval(q.seq) \
+     FROM (SELECT pg_get_serial_sequence('ledger', 'id')::regclass AS seq OFFSET 0) AS q, \
+     generate_series(1, $1::int)";
 
 const SET_BALANCES: &str = "UPDATE accounts SET balance = u.balance \
      FROM unnest($1::bigint[], $2::bigint[]) AS u (id, balance) WHERE accounts.id = u.id";
