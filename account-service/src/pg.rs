@@ -17,6 +17,7 @@
 
 mod conn;
 mod import;
+mod money;
 mod ops;
 mod pool;
 mod queries;

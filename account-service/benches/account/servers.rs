@@ -78,9 +78,9 @@ pub fn run(plan: &Plan) {
         plan.reps
     );
     println!(
-        "| database | servers | bench | ops/s | p50 ms | p99 ms | server CPU ms / 1k ops | PostgreSQL CPU ms / 1k ops | client CPU ms / 1k ops |"
+        "| database | servers | bench | ops/s | p50 ms | p99 ms | server CPU ms / 1k ops | PostgreSQL CPU ms / 1k ops | client CPU ms / 1k ops | ops / commit | rollbacks | deadlocks |"
     );
-    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|");
+    println!("|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (db, n) in &cells {
         for bench in ["deposits", "transfers"] {
             let pick = |key: &str| -> Vec<f64> {
@@ -100,16 +100,30 @@ pub fn run(plan: &Plan) {
             let (server, ..) = spread(pick("server_cpu_ms_per_kop"));
             let (pg, ..) = spread(pick("pg_cpu_ms_per_kop"));
             let (client, ..) = spread(pick("client_cpu_ms_per_kop"));
+            let per_commit: Vec<f64> = pick("ops")
+                .iter()
+                .zip(pick("commits"))
+                .map(|(ops, commits)| ops / commits)
+                .collect();
+            let (per_commit, ..) = spread(per_commit);
+            let (rollbacks, ..) = spread(pick("rollbacks"));
+            let (deadlocks, ..) = spread(pick("deadlocks"));
+            let or_dash = |v: f64, digits: usize| {
+                if v.is_nan() {
+                    "—".to_owned()
+                } else {
+                    format!("{v:.digits$}")
+                }
+            };
             println!(
-                "| {} | {n} | {bench} | {ops:.0} ({lo:.0}..{hi:.0}) | {:.2} | {:.2} | {server:.0} | {} | {client:.0} |",
+                "| {} | {n} | {bench} | {ops:.0} ({lo:.0}..{hi:.0}) | {:.2} | {:.2} | {server:.0} | {} | {client:.0} | {} | {} | {} |",
                 kind(db),
                 p50 / 1000.0,
                 p99 / 1000.0,
-                if pg.is_nan() {
-                    "—".into()
-                } else {
-                    format!("{pg:.0}")
-                },
+                or_dash(pg, 0),
+                or_dash(per_commit, 1),
+                or_dash(rollbacks, 0),
+                or_dash(deadlocks, 0),
             );
         }
     }
@@ -203,9 +217,17 @@ pub fn run_cell(args: &[String]) {
             })
             .collect();
         std::thread::sleep(window.0.saturating_duration_since(Instant::now()));
+        // psql's own backend falls outside the CPU window: counters first, CPU last, and
+        // the other way round at the end.
+        let counted_before = pg.as_ref().map(Postgres::counters);
         let before = Sample::take(&fleet, pg.as_ref());
         std::thread::sleep(window.1.saturating_duration_since(Instant::now()));
         let after = Sample::take(&fleet, pg.as_ref());
+        let counted = pg
+            .as_ref()
+            .map(Postgres::counters)
+            .zip(counted_before)
+            .map(|(after, before)| after.since(&before));
         done.store(true, Ordering::Relaxed);
         let mut total = histogram();
         for task in tasks {
@@ -218,10 +240,17 @@ pub fn run_cell(args: &[String]) {
             (Some(a), Some(b)) => format!("{:.1}", per_kop(b.saturating_sub(a))),
             _ => "nan".into(),
         };
+        let counted = match counted {
+            Some(c) => format!(
+                "commits={} rollbacks={} deadlocks={}",
+                c.commits, c.rollbacks, c.deadlocks
+            ),
+            None => "commits=nan rollbacks=nan deadlocks=nan".into(),
+        };
         println!(
             "bench={bench} db={} servers={servers} clients={clients} secs={secs} ops={ops} \
              ops_per_s={:.0} p50_us={:.1} p99_us={:.1} server_cpu_ms_per_kop={:.1} \
-             pg_cpu_ms_per_kop={pg_cpu} client_cpu_ms_per_kop={:.1}",
+             pg_cpu_ms_per_kop={pg_cpu} client_cpu_ms_per_kop={:.1} {counted}",
             kind(db),
             ops as f64 / secs as f64,
             q(0.5),
@@ -392,6 +421,25 @@ impl Drop for Proc {
     }
 }
 
+/// Transactions of the bench's database: committed, rolled back (the writers' retries), and
+/// deadlocks PostgreSQL broke.
+#[derive(Debug, Clone, Copy)]
+struct Counters {
+    commits: u64,
+    rollbacks: u64,
+    deadlocks: u64,
+}
+
+impl Counters {
+    fn since(&self, earlier: &Counters) -> Counters {
+        Counters {
+            commits: self.commits.saturating_sub(earlier.commits),
+            rollbacks: self.rollbacks.saturating_sub(earlier.rollbacks),
+            deadlocks: self.deadlocks.saturating_sub(earlier.deadlocks),
+        }
+    }
+}
+
 /// A fresh database on the PostgreSQL server of a URL, dropped at the end.
 struct Postgres {
     admin: String,
@@ -427,6 +475,29 @@ impl Postgres {
             name,
             url,
             postmaster,
+        }
+    }
+
+    /// The database's transaction counters so far. PostgreSQL publishes a backend's counts
+    /// at most once a second, so a window's difference can be off by a second's worth.
+    fn counters(&self) -> Counters {
+        let out = psql(
+            &self.admin,
+            &format!(
+                "SELECT xact_commit, xact_rollback, deadlocks FROM pg_stat_database \
+                 WHERE datname = '{}'",
+                self.name
+            ),
+        );
+        let mut values = out
+            .trim()
+            .split('|')
+            .map(|v| v.trim().parse::<u64>().unwrap_or(0));
+        let mut next = || values.next().unwrap_or(0);
+        Counters {
+            commits: next(),
+            rollbacks: next(),
+            deadlocks: next(),
         }
     }
 

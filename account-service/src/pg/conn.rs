@@ -15,7 +15,8 @@ use std::io;
 use std::net::{TcpStream, ToSocketAddrs};
 use std::os::unix::net::UnixStream;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll, ready};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
@@ -75,6 +76,48 @@ impl AsyncWrite for Socket {
     }
 }
 
+/// A socket that counts the writes that sent something: each is one trip to the server
+/// (statements sent together go out in one write), so the count shows whether statements
+/// are pipelined.
+#[derive(Debug)]
+pub(crate) struct Metered {
+    socket: Socket,
+    writes: Arc<AtomicU64>,
+}
+
+impl AsyncRead for Metered {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().socket).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Metered {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let this = self.get_mut();
+        let written = ready!(Pin::new(&mut this.socket).poll_write(cx, buf))?;
+        if written > 0 {
+            this.writes.fetch_add(1, Ordering::Relaxed);
+        }
+        Poll::Ready(Ok(written))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().socket).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().socket).poll_shutdown(cx)
+    }
+}
+
 /// Why a connection could not be made.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -95,12 +138,18 @@ pub enum ConnectError {
 pub(crate) struct Conn {
     client: Client,
     statements: Mutex<HashMap<&'static str, Statement>>,
+    writes: Arc<AtomicU64>,
 }
 
 impl Conn {
     /// The client, for statements that are not cached.
     pub(crate) fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// How many writes went to the server so far (see [`Metered`]).
+    pub(crate) fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
     }
 
     /// Whether the session ended (the server went away or closed it).
@@ -152,6 +201,11 @@ pub(crate) async fn connect_with(
 ) -> Result<Conn, ConnectError> {
     let attempt = async {
         let socket = open_socket(config).await.map_err(ConnectError::Io)?;
+        let writes = Arc::new(AtomicU64::new(0));
+        let socket = Metered {
+            socket,
+            writes: Arc::clone(&writes),
+        };
         let (client, connection) = config
             .connect_raw(socket, NoTls)
             .await
@@ -164,6 +218,7 @@ pub(crate) async fn connect_with(
         Ok(Conn {
             client,
             statements: Mutex::new(HashMap::new()),
+            writes,
         })
     };
     smol::future::or(attempt, async {

@@ -145,14 +145,19 @@ pub(crate) async fn migrate_with(conn: &Conn, migrations: &[&str]) -> Result<u32
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::pg::conn;
     use std::time::Duration;
 
     /// A connection to a new, empty database on the test cluster, or `None` (with the reason
     /// printed) without one; under CI a missing cluster fails the test.
-    async fn fresh(test: &str) -> Option<Conn> {
+    pub(crate) async fn fresh(test: &str) -> Option<Conn> {
+        fresh_with(test, |driver| smol::spawn(driver).detach()).await
+    }
+
+    /// Like [`fresh`], with the connection's driver handed to `spawn`.
+    pub(crate) async fn fresh_with(test: &str, spawn: impl FnOnce(conn::Driver)) -> Option<Conn> {
         let Ok(url) = std::env::var("ACCOUNT_TEST_PG") else {
             assert!(
                 std::env::var_os("CI").is_none(),
@@ -178,7 +183,7 @@ mod tests {
         let mut config = admin.clone();
         config.dbname(&name);
         Some(
-            conn::connect(&config, Duration::from_secs(10))
+            conn::connect_with(&config, Duration::from_secs(10), spawn)
                 .await
                 .unwrap(),
         )
