@@ -15,8 +15,11 @@
 //! The rule that keeps every call live: whenever nobody holds the role, a waiting call has
 //! been woken to take it (by whoever released it, or by a call dropped after being chosen).
 
+mod body;
 mod call;
 mod flush;
+
+pub(crate) use body::Body;
 
 use call::PendingCall;
 
@@ -38,7 +41,7 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// A call's outcome: `Ok` with the status of whatever the server answered (a response, a pong,
 /// or an error frame about this call), `Err` when the connection failed first.
-type Outcome = Result<(Status, Vec<u8>), RpcError>;
+type Outcome = Result<(Status, Body), RpcError>;
 
 thread_local! {
     /// The wakers of the calls one read completed, kept between reads.
@@ -85,6 +88,16 @@ struct State {
     flush_waker: Option<Waker>,
     /// Set once the connection is unusable; pending and new calls fail with it.
     closed: Option<RpcError>,
+}
+
+impl State {
+    /// Keeps a written-out buffer as the spare, if it is larger than the one kept.
+    fn keep_spare(&mut self, mut buf: Vec<u8>) {
+        if self.spare.capacity() < buf.capacity() {
+            buf.clear();
+            self.spare = buf;
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -248,9 +261,14 @@ impl Conn {
     /// Writes everything queued. The caller has set `flushing`; this clears it when done.
     fn flush(self: &Arc<Self>) {
         let mut stream = self.stream.clone();
+        // The buffer just written, given back under the same lock that takes the next one.
+        let mut written: Option<Vec<u8>> = None;
         loop {
             let buf = {
                 let mut st = self.lock();
+                if let Some(buf) = written.take() {
+                    st.keep_spare(buf);
+                }
                 if st.out.is_empty() {
                     st.flushing = false;
                     return;
@@ -259,7 +277,7 @@ impl Conn {
                 std::mem::replace(&mut st.out, spare)
             };
             match stream.try_write(&buf) {
-                Ok(n) if n == buf.len() => self.recycle(buf),
+                Ok(n) if n == buf.len() => written = Some(buf),
                 Ok(n) => {
                     // The socket is full: a task finishes the job, so no caller waits on it.
                     smol::spawn(flush_later(Arc::clone(self), buf, n)).detach();
@@ -276,12 +294,8 @@ impl Conn {
         }
     }
 
-    fn recycle(&self, mut buf: Vec<u8>) {
-        buf.clear();
-        let mut st = self.lock();
-        if st.spare.capacity() < buf.capacity() {
-            st.spare = buf;
-        }
+    fn recycle(&self, buf: Vec<u8>) {
+        self.lock().keep_spare(buf);
     }
 
     /// As the reader: reads once and handles every complete frame. `Ready` when something
@@ -395,7 +409,7 @@ impl Conn {
     ) -> Result<bool, RpcError> {
         let outcome = match header.kind {
             FrameKind::Response if matches!(header.status, Status::Ok | Status::Application) => {
-                Ok((header.status, body.to_vec()))
+                Ok((header.status, Body::copy_of(body)))
             }
             FrameKind::Response => Err(RpcError::new(
                 Status::Internal,
@@ -404,7 +418,7 @@ impl Conn {
                     header.status
                 ),
             )),
-            FrameKind::Pong => Ok((Status::Ok, body.to_vec())),
+            FrameKind::Pong => Ok((Status::Ok, Body::copy_of(body))),
             FrameKind::Error => {
                 if header.call_id == 0 {
                     let error = RpcError::new(header.status, String::from_utf8_lossy(body));
@@ -420,7 +434,7 @@ impl Conn {
                 // The server's answer to this call: `Ok` with the status, so that the client
                 // can tell it from a connection that failed (an `Err`), after which the call
                 // may or may not have run.
-                Ok((header.status, body.to_vec()))
+                Ok((header.status, Body::copy_of(body)))
             }
             FrameKind::Goaway => {
                 self.usable.store(false, Ordering::Release);
@@ -574,7 +588,7 @@ mod tests {
 
     fn assert_replied(poll: Poll<Outcome>) {
         match poll {
-            Poll::Ready(Ok((Status::Ok, body))) => assert_eq!(body, b"ok"),
+            Poll::Ready(Ok((Status::Ok, body))) => assert_eq!(&body[..], b"ok"),
             other => panic!("expected the reply, got {other:?}"),
         }
     }
