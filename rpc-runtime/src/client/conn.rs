@@ -3,7 +3,9 @@
 //! Writing: callers append their request frames to one buffer. The first caller to find nobody
 //! writing takes the job, but first yields once, so that every other caller the executor has
 //! ready appends its frame too; then it hands the whole buffer to the socket in one
-//! non-blocking write. Only when the socket is full does a task take over the rest; while it
+//! non-blocking write. A caller that is alone (no other call in flight, and the last write
+//! carried a single request) writes at once: its yield would batch nothing, and costs a trip
+//! through the executor, which wakes another executor thread. Only when the socket is full does a task take over the rest; while it
 //! waits, it also reads whenever nobody else does, since the server may not read until its
 //! own replies are taken.
 //!
@@ -74,6 +76,10 @@ struct State {
     spare: Vec<u8>,
     /// Whether a caller or task is writing `out`; one writer at a time.
     flushing: bool,
+    /// Requests queued in `out` since a writer last took it.
+    queued: usize,
+    /// Requests in the buffer a writer took last.
+    last_batch: usize,
     /// Whether a caller holds the reader role (and with it `rbuf`).
     reading: bool,
     /// Bytes read and not yet parsed: `rbuf[..filled]`.
@@ -91,6 +97,13 @@ struct State {
 }
 
 impl State {
+    /// Takes the queued frames for a writer, leaving the spare buffer to queue into.
+    fn take_out(&mut self) -> Vec<u8> {
+        self.last_batch = std::mem::take(&mut self.queued);
+        let spare = std::mem::take(&mut self.spare);
+        std::mem::replace(&mut self.out, spare)
+    }
+
     /// Keeps a written-out buffer as the spare, if it is larger than the one kept.
     fn keep_spare(&mut self, mut buf: Vec<u8>) {
         if self.spare.capacity() < buf.capacity() {
@@ -113,7 +126,7 @@ enum Flush {
     No,
     /// We write, after yielding once so other ready callers can queue their frames.
     Yield,
-    /// We yielded; write now.
+    /// Write now: we yielded, or we are alone and yielding would batch nothing.
     Now,
 }
 
@@ -247,7 +260,14 @@ impl Conn {
         }
         st.calls.insert(id, Slot::default());
         self.pending.store(st.calls.len(), Ordering::Release);
-        let flush = if st.flushing { Flush::No } else { Flush::Yield };
+        st.queued += 1;
+        let flush = if st.flushing {
+            Flush::No
+        } else if st.calls.len() == 1 && st.last_batch <= 1 {
+            Flush::Now
+        } else {
+            Flush::Yield
+        };
         st.flushing = true;
         Ok(PendingCall {
             conn: Arc::clone(self),
@@ -273,8 +293,7 @@ impl Conn {
                     st.flushing = false;
                     return;
                 }
-                let spare = std::mem::take(&mut st.spare);
-                std::mem::replace(&mut st.out, spare)
+                st.take_out()
             };
             match stream.try_write(&buf) {
                 Ok(n) if n == buf.len() => written = Some(buf),
@@ -783,6 +802,39 @@ mod tests {
             false
         }));
         assert!(done, "client and server each wait for the other to read");
+    }
+
+    /// A lone call (nothing else in flight, one request per write so far) writes on its
+    /// first poll without a trip through the executor; once calls overlap, the writer yields
+    /// so that the others queue their frames into the same write.
+    #[test]
+    fn a_lone_call_writes_at_once_and_overlapping_calls_batch() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        assert!(a.poll().is_pending());
+        assert_eq!(a.woken(), 0, "a lone call yielded");
+        assert_eq!(server.requests(), [a.call.id], "a lone call did not write");
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+
+        // b is in flight when c and d start: c yields, d queues behind it.
+        let mut b = Handle::start(&conn);
+        assert!(b.poll().is_pending());
+        assert_eq!(server.requests(), [b.call.id]);
+        let mut c = Handle::start(&conn);
+        assert!(c.poll().is_pending());
+        assert_eq!(c.woken(), 1, "c should yield before writing");
+        let mut d = Handle::start(&conn);
+        assert!(d.poll().is_pending());
+        assert!(server.requests().is_empty(), "written before the yield");
+        assert!(c.poll().is_pending());
+        assert_eq!(server.requests(), [c.call.id, d.call.id]);
+        for h in [&b, &c, &d] {
+            server.reply(h.call.id);
+        }
+        assert_replied(b.poll());
+        assert_replied(c.poll());
+        assert_replied(d.poll());
     }
 
     #[test]
