@@ -54,6 +54,7 @@ use crate::message::Message;
 use crate::schema::MethodSchema;
 use crate::status::Status;
 use crate::wire::WireError;
+use conn::Body;
 use node::Node;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -230,7 +231,7 @@ impl Client {
         let (_, body) = self
             .raw(FrameKind::Request, DESCRIBE, 0, |_| Ok(()))
             .await?;
-        String::from_utf8(body)
+        String::from_utf8(body.into_vec())
             .map_err(|_| RpcError::new(Status::Internal, "describe reply is not UTF-8"))
     }
 
@@ -251,7 +252,7 @@ impl Client {
         method: u32,
         schema: u32,
         encode: impl Fn(&mut Vec<u8>) -> Result<(), WireError>,
-    ) -> Result<(Status, Vec<u8>), RpcError> {
+    ) -> Result<(Status, Body), RpcError> {
         if self.shared.balanced {
             return self.balanced_raw(kind, method, schema, &encode).await;
         }

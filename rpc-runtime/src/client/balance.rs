@@ -2,6 +2,7 @@
 //! of rotation and probing them back, retrying where the server cannot have started the call.
 //! The rules are in the [`client`](crate::client) module docs.
 
+use super::conn::Body;
 use super::node::Failure;
 use super::{BalanceError, Client, ClientOptions};
 use crate::endpoint::Endpoint;
@@ -85,7 +86,7 @@ impl Client {
         method: u32,
         schema: u32,
         encode: &impl Fn(&mut Vec<u8>) -> Result<(), WireError>,
-    ) -> Result<(Status, Vec<u8>), RpcError> {
+    ) -> Result<(Status, Body), RpcError> {
         let shared = &self.shared;
         let deadline = self.timeout.map(|t| Instant::now() + t);
         let mut tried = 0u64;

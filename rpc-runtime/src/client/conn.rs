@@ -3,7 +3,9 @@
 //! Writing: callers append their request frames to one buffer. The first caller to find nobody
 //! writing takes the job, but first yields once, so that every other caller the executor has
 //! ready appends its frame too; then it hands the whole buffer to the socket in one
-//! non-blocking write. Only when the socket is full does a task take over the rest; while it
+//! non-blocking write. A caller that is alone (no other call in flight, and the last write
+//! carried a single request) writes at once: its yield would batch nothing, and costs a trip
+//! through the executor, which wakes another executor thread. Only when the socket is full does a task take over the rest; while it
 //! waits, it also reads whenever nobody else does, since the server may not read until its
 //! own replies are taken.
 //!
@@ -15,8 +17,11 @@
 //! The rule that keeps every call live: whenever nobody holds the role, a waiting call has
 //! been woken to take it (by whoever released it, or by a call dropped after being chosen).
 
+mod body;
 mod call;
 mod flush;
+
+pub(crate) use body::Body;
 
 use call::PendingCall;
 
@@ -38,7 +43,7 @@ const READ_CHUNK: usize = 64 * 1024;
 
 /// A call's outcome: `Ok` with the status of whatever the server answered (a response, a pong,
 /// or an error frame about this call), `Err` when the connection failed first.
-type Outcome = Result<(Status, Vec<u8>), RpcError>;
+type Outcome = Result<(Status, Body), RpcError>;
 
 thread_local! {
     /// The wakers of the calls one read completed, kept between reads.
@@ -71,6 +76,10 @@ struct State {
     spare: Vec<u8>,
     /// Whether a caller or task is writing `out`; one writer at a time.
     flushing: bool,
+    /// Requests queued in `out` since a writer last took it.
+    queued: usize,
+    /// Requests in the buffer a writer took last.
+    last_batch: usize,
     /// Whether a caller holds the reader role (and with it `rbuf`).
     reading: bool,
     /// Bytes read and not yet parsed: `rbuf[..filled]`.
@@ -87,6 +96,23 @@ struct State {
     closed: Option<RpcError>,
 }
 
+impl State {
+    /// Takes the queued frames for a writer, leaving the spare buffer to queue into.
+    fn take_out(&mut self) -> Vec<u8> {
+        self.last_batch = std::mem::take(&mut self.queued);
+        let spare = std::mem::take(&mut self.spare);
+        std::mem::replace(&mut self.out, spare)
+    }
+
+    /// Keeps a written-out buffer as the spare, if it is larger than the one kept.
+    fn keep_spare(&mut self, mut buf: Vec<u8>) {
+        if self.spare.capacity() < buf.capacity() {
+            buf.clear();
+            self.spare = buf;
+        }
+    }
+}
+
 #[derive(Debug, Default)]
 struct Slot {
     waker: Option<Waker>,
@@ -100,7 +126,7 @@ enum Flush {
     No,
     /// We write, after yielding once so other ready callers can queue their frames.
     Yield,
-    /// We yielded; write now.
+    /// Write now: we yielded, or we are alone and yielding would batch nothing.
     Now,
 }
 
@@ -234,7 +260,14 @@ impl Conn {
         }
         st.calls.insert(id, Slot::default());
         self.pending.store(st.calls.len(), Ordering::Release);
-        let flush = if st.flushing { Flush::No } else { Flush::Yield };
+        st.queued += 1;
+        let flush = if st.flushing {
+            Flush::No
+        } else if st.calls.len() == 1 && st.last_batch <= 1 {
+            Flush::Now
+        } else {
+            Flush::Yield
+        };
         st.flushing = true;
         Ok(PendingCall {
             conn: Arc::clone(self),
@@ -248,18 +281,22 @@ impl Conn {
     /// Writes everything queued. The caller has set `flushing`; this clears it when done.
     fn flush(self: &Arc<Self>) {
         let mut stream = self.stream.clone();
+        // The buffer just written, given back under the same lock that takes the next one.
+        let mut written: Option<Vec<u8>> = None;
         loop {
             let buf = {
                 let mut st = self.lock();
+                if let Some(buf) = written.take() {
+                    st.keep_spare(buf);
+                }
                 if st.out.is_empty() {
                     st.flushing = false;
                     return;
                 }
-                let spare = std::mem::take(&mut st.spare);
-                std::mem::replace(&mut st.out, spare)
+                st.take_out()
             };
             match stream.try_write(&buf) {
-                Ok(n) if n == buf.len() => self.recycle(buf),
+                Ok(n) if n == buf.len() => written = Some(buf),
                 Ok(n) => {
                     // The socket is full: a task finishes the job, so no caller waits on it.
                     smol::spawn(flush_later(Arc::clone(self), buf, n)).detach();
@@ -276,12 +313,8 @@ impl Conn {
         }
     }
 
-    fn recycle(&self, mut buf: Vec<u8>) {
-        buf.clear();
-        let mut st = self.lock();
-        if st.spare.capacity() < buf.capacity() {
-            st.spare = buf;
-        }
+    fn recycle(&self, buf: Vec<u8>) {
+        self.lock().keep_spare(buf);
     }
 
     /// As the reader: reads once and handles every complete frame. `Ready` when something
@@ -395,7 +428,7 @@ impl Conn {
     ) -> Result<bool, RpcError> {
         let outcome = match header.kind {
             FrameKind::Response if matches!(header.status, Status::Ok | Status::Application) => {
-                Ok((header.status, body.to_vec()))
+                Ok((header.status, Body::copy_of(body)))
             }
             FrameKind::Response => Err(RpcError::new(
                 Status::Internal,
@@ -404,7 +437,7 @@ impl Conn {
                     header.status
                 ),
             )),
-            FrameKind::Pong => Ok((Status::Ok, body.to_vec())),
+            FrameKind::Pong => Ok((Status::Ok, Body::copy_of(body))),
             FrameKind::Error => {
                 if header.call_id == 0 {
                     let error = RpcError::new(header.status, String::from_utf8_lossy(body));
@@ -420,7 +453,7 @@ impl Conn {
                 // The server's answer to this call: `Ok` with the status, so that the client
                 // can tell it from a connection that failed (an `Err`), after which the call
                 // may or may not have run.
-                Ok((header.status, body.to_vec()))
+                Ok((header.status, Body::copy_of(body)))
             }
             FrameKind::Goaway => {
                 self.usable.store(false, Ordering::Release);
@@ -574,7 +607,7 @@ mod tests {
 
     fn assert_replied(poll: Poll<Outcome>) {
         match poll {
-            Poll::Ready(Ok((Status::Ok, body))) => assert_eq!(body, b"ok"),
+            Poll::Ready(Ok((Status::Ok, body))) => assert_eq!(&body[..], b"ok"),
             other => panic!("expected the reply, got {other:?}"),
         }
     }
@@ -769,6 +802,39 @@ mod tests {
             false
         }));
         assert!(done, "client and server each wait for the other to read");
+    }
+
+    /// A lone call (nothing else in flight, one request per write so far) writes on its
+    /// first poll without a trip through the executor; once calls overlap, the writer yields
+    /// so that the others queue their frames into the same write.
+    #[test]
+    fn a_lone_call_writes_at_once_and_overlapping_calls_batch() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        assert!(a.poll().is_pending());
+        assert_eq!(a.woken(), 0, "a lone call yielded");
+        assert_eq!(server.requests(), [a.call.id], "a lone call did not write");
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+
+        // b is in flight when c and d start: c yields, d queues behind it.
+        let mut b = Handle::start(&conn);
+        assert!(b.poll().is_pending());
+        assert_eq!(server.requests(), [b.call.id]);
+        let mut c = Handle::start(&conn);
+        assert!(c.poll().is_pending());
+        assert_eq!(c.woken(), 1, "c should yield before writing");
+        let mut d = Handle::start(&conn);
+        assert!(d.poll().is_pending());
+        assert!(server.requests().is_empty(), "written before the yield");
+        assert!(c.poll().is_pending());
+        assert_eq!(server.requests(), [c.call.id, d.call.id]);
+        for h in [&b, &c, &d] {
+            server.reply(h.call.id);
+        }
+        assert_replied(b.poll());
+        assert_replied(c.poll());
+        assert_replied(d.poll());
     }
 
     #[test]

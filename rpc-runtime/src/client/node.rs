@@ -2,7 +2,7 @@
 //! client, whether it is in rotation or out and waiting to be probed back.
 
 use super::ClientOptions;
-use super::conn::Conn;
+use super::conn::{Body, Conn};
 use crate::endpoint::Endpoint;
 use crate::error::{RpcError, WireError};
 use crate::frame::FrameKind;
@@ -175,14 +175,18 @@ impl Node {
         schema: u32,
         wait: Option<Duration>,
         encode: &impl Fn(&mut Vec<u8>) -> Result<(), WireError>,
-    ) -> Result<(Status, Vec<u8>), Failure> {
+    ) -> Result<(Status, Body), Failure> {
         let timeout_ms = match (kind, wait) {
             (FrameKind::Request, Some(t)) => {
                 u32::try_from(t.as_millis().max(1)).unwrap_or(u32::MAX)
             }
             _ => 0,
         };
-        let conn = self.connection(options).await.map_err(Failure::Unstarted)?;
+        // The usual case needs no future: the connection is there and usable.
+        let conn = match self.usable() {
+            Some(conn) => conn,
+            None => self.connection(options).await.map_err(Failure::Unstarted)?,
+        };
         let call = match conn.start(kind, method, schema, timeout_ms, encode) {
             Ok(call) => call,
             // The connection died before the frame was queued, so nothing was sent: retrying

@@ -51,8 +51,7 @@ pub(super) async fn flush_later(conn: Arc<Conn>, mut buf: Vec<u8>, mut from: usi
             st.flushing = false;
             return;
         }
-        let spare = std::mem::take(&mut st.spare);
-        buf = std::mem::replace(&mut st.out, spare);
+        buf = st.take_out();
         from = 0;
     }
 }
