@@ -46,8 +46,9 @@ pub(crate) const ATTEMPTS: u32 = 8;
 pub(crate) type Answer = Option<Outcome>;
 
 /// How many times a request may be left for a later batch because another server held one
-/// of its accounts; the batch that carries it then waits for the accounts.
-pub(crate) const DEFERRALS: u32 = 2;
+/// of its accounts; the batch that carries it then waits for the accounts. Once: a batch
+/// started at once after the last one would mostly find the same accounts still held.
+pub(crate) const DEFERRALS: u32 = 1;
 
 /// A request and where to send its answer.
 #[derive(Debug)]
