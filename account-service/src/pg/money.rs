@@ -34,10 +34,19 @@ use std::collections::HashMap;
 /// Locks and reads the accounts of the batch's sessions and recipients, in id order. Ids are
 /// gathered first so that the accounts are found through their primary key (an `OR` of
 /// conditions would scan the whole table).
-const LOCK: &str = "SELECT id, name, balance, status FROM accounts WHERE id = ANY(ARRAY(\
+const LOCK: &str = "SELECT id, balance, status FROM accounts WHERE id = ANY(ARRAY(\
      SELECT account_id FROM sessions WHERE token_hash = ANY($1) \
      UNION SELECT id FROM accounts WHERE name = ANY($2))) \
      ORDER BY id FOR UPDATE";
+
+/// [`LOCK`] without waiting: accounts another transaction holds are left out.
+const LOCK_FREE: &str = "SELECT id, balance, status FROM accounts WHERE id = ANY(ARRAY(\
+     SELECT account_id FROM sessions WHERE token_hash = ANY($1) \
+     UNION SELECT id FROM accounts WHERE name = ANY($2))) \
+     ORDER BY id FOR UPDATE SKIP LOCKED";
+
+/// The ids of the recipients' names, locked or not.
+const NAMES: &str = "SELECT id, name FROM accounts WHERE name = ANY($1)";
 
 /// For each request (`$1[i]`, `$2[i]`): its live session's account and the record of its key
 /// in that account, both found by primary key.
@@ -88,7 +97,7 @@ struct NewEntry {
 }
 
 /// What the batch reads in its first round trip, and changes in memory.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct State {
     accounts: HashMap<i64, Account>,
     by_name: HashMap<String, i64>,
@@ -96,17 +105,36 @@ struct State {
     records: HashMap<(i64, IdemKey), Record>,
     ids: std::vec::IntoIter<i64>,
     now: i64,
+    locking: Locking,
     entries: Vec<NewEntry>,
     new_records: Vec<(i64, IdemKey, Record)>,
 }
 
-/// Runs `ops`, each of which [`is_money`], in one transaction, and commits.
+/// How a batch takes its accounts' locks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Locking {
+    /// Waits for every account, in id order.
+    Wait,
+    /// Takes the accounts no other transaction holds, and leaves the requests that need one
+    /// of the others for a later batch: batches of several servers then run side by side
+    /// instead of one after the other.
+    SkipBusy,
+}
+
+/// Runs `ops`, each of which [`is_money`], in one transaction, and commits. A request is
+/// answered `None` when it needs an account another transaction holds (only with
+/// [`Locking::SkipBusy`]): it was not run, and must be run again.
 ///
 /// # Errors
 ///
 /// Any failure of a statement: the transaction is left aborted (or already rolled back by
 /// the `COMMIT`), and nothing was applied.
-pub(crate) async fn run(conn: &Conn, ops: &[&Op], now: i64) -> Result<Vec<Outcome>, Fail> {
+pub(crate) async fn run(
+    conn: &Conn,
+    ops: &[&Op],
+    now: i64,
+    locking: Locking,
+) -> Result<Vec<Option<Outcome>>, Fail> {
     let mut tokens: Vec<&[u8]> = Vec::with_capacity(ops.len());
     let mut names: Vec<&str> = Vec::new();
     let mut keys: Vec<&[u8]> = Vec::with_capacity(ops.len());
@@ -128,33 +156,49 @@ pub(crate) async fn run(conn: &Conn, ops: &[&Op], now: i64) -> Result<Vec<Outcom
         keys.push(key);
     }
 
-    let lock = conn.prepare(LOCK).await?;
+    let lock = conn
+        .prepare(match locking {
+            Locking::Wait => LOCK,
+            Locking::SkipBusy => LOCK_FREE,
+        })
+        .await?;
+    let by_name = conn.prepare(NAMES).await?;
     let sessions = conn.prepare(SESSIONS).await?;
     let ledger_ids = conn.prepare(LEDGER_IDS).await?;
     let client = conn.client();
-    let (_, (locked, (found, ids))) = try_zip(
+    let (_, (locked, (named, (found, ids)))) = try_zip(
         client.batch_execute("BEGIN"),
         try_zip(
             client.query(&lock, &[&tokens, &names]),
             try_zip(
-                client.query(&sessions, &[&tokens, &keys, &now]),
-                client.query(&ledger_ids, &[&entries]),
+                client.query(&by_name, &[&names]),
+                try_zip(
+                    client.query(&sessions, &[&tokens, &keys, &now]),
+                    client.query(&ledger_ids, &[&entries]),
+                ),
             ),
         ),
     )
     .await?;
 
-    let mut state = State::default();
+    let mut state = State {
+        locking,
+        ..State::default()
+    };
     for row in &locked {
         let id: i64 = row.try_get(0)?;
-        let status: i64 = row.try_get(3)?;
-        state.by_name.insert(row.try_get::<_, String>(1)?, id);
+        let status: i64 = row.try_get(2)?;
         let account = Account {
-            balance: row.try_get(2)?,
+            balance: row.try_get(1)?,
             open: status == status_code(AccountStatus::Open),
             touched: false,
         };
         state.accounts.insert(id, account);
+    }
+    for row in &named {
+        state
+            .by_name
+            .insert(row.try_get::<_, String>(1)?, row.try_get(0)?);
     }
     for row in &found {
         let token: &[u8] = row.try_get(0)?;
@@ -186,13 +230,60 @@ pub(crate) async fn run(conn: &Conn, ops: &[&Op], now: i64) -> Result<Vec<Outcom
         .iter()
         .map(|op| state.decide(op))
         .collect::<Result<Vec<_>, _>>()?;
-    state.write(conn).await?;
+    if outcomes.iter().all(Option::is_none) {
+        // Nothing to write: ending with ROLLBACK spares the WAL flush a COMMIT of the row
+        // locks would cost.
+        client.batch_execute("ROLLBACK").await?;
+    } else {
+        state.write(conn).await?;
+    }
     Ok(outcomes)
 }
 
+impl Default for State {
+    fn default() -> Self {
+        State {
+            accounts: HashMap::new(),
+            by_name: HashMap::new(),
+            sessions: HashMap::new(),
+            records: HashMap::new(),
+            ids: Vec::new().into_iter(),
+            now: 0,
+            locking: Locking::Wait,
+            entries: Vec::new(),
+            new_records: Vec::new(),
+        }
+    }
+}
+
 impl State {
-    /// Decides `op` on the state so far, as `ops::keyed` and the request's body would.
-    fn decide(&mut self, op: &Op) -> Result<Outcome, Fail> {
+    /// Whether `op` needs an account this batch could not lock.
+    fn busy(&self, op: &Op) -> bool {
+        if self.locking == Locking::Wait {
+            return false;
+        }
+        let (token, recipient) = match op {
+            Op::Deposit(r) | Op::Withdraw(r) => (&r.token, None),
+            Op::Transfer(r) => (&r.token, self.by_name.get(r.args.to.as_str())),
+            _ => return false,
+        };
+        let mine = self.sessions.get(&token.0);
+        [mine, recipient]
+            .into_iter()
+            .flatten()
+            .any(|id| !self.accounts.contains_key(id))
+    }
+
+    /// Decides `op` on the state so far, as `ops::keyed` and the request's body would;
+    /// `None` when it needs an account another transaction holds.
+    fn decide(&mut self, op: &Op) -> Result<Option<Outcome>, Fail> {
+        if self.busy(op) {
+            return Ok(None);
+        }
+        self.run(op).map(Some)
+    }
+
+    fn run(&mut self, op: &Op) -> Result<Outcome, Fail> {
         match op {
             Op::Deposit(r) => self.keyed(r, |state, id| state.deposit(id, r.args)),
             Op::Withdraw(r) => self.keyed(r, |state, id| state.withdraw(id, r.args)),

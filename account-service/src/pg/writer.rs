@@ -21,9 +21,10 @@
 //! the record) and the next batch reconnects.
 
 use super::conn::{self, Conn};
+use super::money::{self, Locking};
+use super::ops;
 use super::pool::Chain;
 use super::{Fail, unix_now};
-use super::{money, ops};
 use crate::db::WriterStats;
 use crate::db::ops::{Op, Outcome};
 use crate::error::Error;
@@ -44,11 +45,18 @@ pub(crate) const ATTEMPTS: u32 = 8;
 /// applied; retry).
 pub(crate) type Answer = Option<Outcome>;
 
+/// How many times a request may be left for a later batch because another server held one
+/// of its accounts; the batch that carries it then waits for the accounts. Once: a batch
+/// started at once after the last one would mostly find the same accounts still held.
+pub(crate) const DEFERRALS: u32 = 1;
+
 /// A request and where to send its answer.
 #[derive(Debug)]
 struct Job {
     op: Op,
     done: Sender<Answer>,
+    /// How many batches left it for later.
+    deferred: u32,
 }
 
 /// How the writer runs.
@@ -107,7 +115,12 @@ impl Writer {
     /// Queues `op` and waits for its answer, which comes after its batch committed.
     pub(crate) async fn submit(&self, op: Op) -> Answer {
         let (done, answer) = smol::channel::bounded(1);
-        if self.queue.send(Job { op, done }).await.is_err() {
+        let job = Job {
+            op,
+            done,
+            deferred: 0,
+        };
+        if self.queue.send(job).await.is_err() {
             return Some(Outcome::storage_failure());
         }
         answer
@@ -151,8 +164,17 @@ async fn run(
     let max_batch = settings.max_batch.max(1);
     let mut conn: Option<Conn> = None;
     let mut batch: Vec<Job> = Vec::with_capacity(max_batch);
-    while let Ok(first) = jobs.recv().await {
-        batch.push(first);
+    // Requests a batch left for later: they start the next one.
+    let mut later: Vec<Job> = Vec::new();
+    loop {
+        if later.is_empty() {
+            match jobs.recv().await {
+                Ok(first) => batch.push(first),
+                Err(_) => break,
+            }
+        } else {
+            batch.append(&mut later);
+        }
         while batch.len() < max_batch {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
@@ -168,17 +190,38 @@ async fn run(
                 continue;
             }
             let ops: Vec<&Op> = part.iter().map(|job| &job.op).collect();
-            let answers = run_with_retries(&mut conn, &config, &ops, settings, counters, ex).await;
+            let locking = if part.iter().any(|job| job.deferred >= DEFERRALS) {
+                Locking::Wait
+            } else {
+                Locking::SkipBusy
+            };
+            let answers =
+                run_with_retries(&mut conn, &config, &ops, locking, settings, counters, ex).await;
             counters.batches.fetch_add(1, Ordering::Relaxed);
-            counters
-                .requests
-                .fetch_add(part.len() as u64, Ordering::Relaxed);
-            for (job, answer) in part.into_iter().zip(answers) {
-                let _ = job.done.try_send(answer);
+            for (mut job, answer) in part.into_iter().zip(answers) {
+                match answer {
+                    Done::Answered(answer) => {
+                        counters.requests.fetch_add(1, Ordering::Relaxed);
+                        let _ = job.done.try_send(answer);
+                    }
+                    Done::Deferred => {
+                        job.deferred += 1;
+                        later.push(job);
+                    }
+                }
             }
         }
     }
     tracing::debug!("database writer stopped");
+}
+
+/// What became of a request of a batch.
+#[derive(Debug, Clone)]
+enum Done {
+    /// Its answer.
+    Answered(Answer),
+    /// Not run: another server held one of its accounts.
+    Deferred,
 }
 
 /// Runs the batch until it commits, PostgreSQL is unreachable, or [`ATTEMPTS`] runs were
@@ -187,11 +230,13 @@ async fn run_with_retries(
     slot: &mut Option<Conn>,
     config: &tokio_postgres::Config,
     ops: &[&Op],
+    locking: Locking,
     settings: Settings,
     counters: &Counters,
     ex: &smol::Executor<'_>,
-) -> Vec<Answer> {
-    let unavailable = || vec![None; ops.len()];
+) -> Vec<Done> {
+    let unavailable = || vec![Done::Answered(None); ops.len()];
+    let failed = || vec![Done::Answered(Some(Outcome::storage_failure())); ops.len()];
     for attempt in 1..=ATTEMPTS {
         let conn = match slot.take() {
             Some(conn) if !conn.is_closed() => conn,
@@ -208,7 +253,7 @@ async fn run_with_retries(
             },
         };
         let writes = conn.writes();
-        let run = run_batch(&conn, ops, unix_now());
+        let run = run_batch(&conn, ops, unix_now(), locking);
         let result = smol::future::or(run, async {
             smol::Timer::after(settings.batch_timeout).await;
             Err(BatchError::TimedOut)
@@ -219,7 +264,13 @@ async fn run_with_retries(
                 let writes = conn.writes() - writes;
                 tracing::debug!(requests = ops.len(), writes, "batch committed");
                 *slot = Some(conn);
-                return outcomes.into_iter().map(Some).collect();
+                return outcomes
+                    .into_iter()
+                    .map(|outcome| match outcome {
+                        Some(outcome) => Done::Answered(Some(outcome)),
+                        None => Done::Deferred,
+                    })
+                    .collect();
             }
             Err(BatchError::Retry) => {
                 *slot = Some(conn);
@@ -236,7 +287,7 @@ async fn run_with_retries(
             }
             Err(BatchError::Failed) => {
                 *slot = Some(conn);
-                return vec![Some(Outcome::storage_failure()); ops.len()];
+                return failed();
             }
         }
     }
@@ -244,7 +295,7 @@ async fn run_with_retries(
         attempts = ATTEMPTS,
         "a batch was aborted every time; its requests were not applied"
     );
-    vec![Some(Outcome::storage_failure()); ops.len()]
+    failed()
 }
 
 /// Why a batch did not commit.
@@ -280,10 +331,15 @@ pub(crate) fn is_retryable(code: &SqlState) -> bool {
 }
 
 /// Runs `ops` in one transaction and commits: on the fast path when they all move money and
-/// it works, else one by one.
-async fn run_batch(conn: &Conn, ops: &[&Op], now: i64) -> Result<Vec<Outcome>, BatchError> {
+/// it works, else one by one. `None`: left for a later batch (see [`money::run`]).
+async fn run_batch(
+    conn: &Conn,
+    ops: &[&Op],
+    now: i64,
+    locking: Locking,
+) -> Result<Vec<Option<Outcome>>, BatchError> {
     if ops.iter().all(|op| money::is_money(op)) {
-        match money::run(conn, ops, now).await {
+        match money::run(conn, ops, now, locking).await {
             Ok(outcomes) => return Ok(outcomes),
             Err(fail) => {
                 if !conn.is_closed() {
@@ -298,7 +354,8 @@ async fn run_batch(conn: &Conn, ops: &[&Op], now: i64) -> Result<Vec<Outcome>, B
             }
         }
     }
-    run_sequential(conn, ops, now).await
+    let outcomes = run_sequential(conn, ops, now).await?;
+    Ok(outcomes.into_iter().map(Some).collect())
 }
 
 /// Runs `ops` in one transaction, each in its own savepoint, and commits.
@@ -364,7 +421,12 @@ mod tests {
     /// The connection's driver runs on `ex`, as the writer's does: on the thread that sends.
     async fn bank(test: &str, ex: &smol::Executor<'static>) -> Option<Conn> {
         let conn = fresh_with(test, |driver| ex.spawn(driver).detach()).await?;
-        schema::migrate(&conn).await.unwrap();
+        fill(&conn).await;
+        Some(conn)
+    }
+
+    async fn fill(conn: &Conn) {
+        schema::migrate(conn).await.unwrap();
         conn.client()
             .batch_execute(&format!(
                 "INSERT INTO accounts (id, name, skeleton, password_hash, balance, status, created_at) \
@@ -381,7 +443,6 @@ mod tests {
             ))
             .await
             .unwrap();
-        Some(conn)
     }
 
     fn keyed<T>(session: u8, key: u8, args: T, salt: u8) -> Keyed<T> {
@@ -511,8 +572,12 @@ mod tests {
             let Some(slow) = bank("money_batches_slow", &ex).await else {
                 return;
             };
-            let (fast_answers, fast_state) =
-                run_script(&fast, async |conn, ops| run_batch(conn, ops, NOW).await).await;
+            // Nothing else holds the accounts: no request is left for later.
+            let fast_batch = async |conn: &Conn, ops: &[&Op]| {
+                let outcomes = run_batch(conn, ops, NOW, Locking::SkipBusy).await?;
+                Ok(outcomes.into_iter().map(Option::unwrap).collect())
+            };
+            let (fast_answers, fast_state) = run_script(&fast, fast_batch).await;
             let (slow_answers, slow_state) = run_script(&slow, async |conn, ops| {
                 run_sequential(conn, ops, NOW).await
             })
@@ -548,7 +613,7 @@ mod tests {
             // The first batch prepares the statements.
             let warm_up = [Op::Deposit(keyed(1, 0, 1, 1))];
             let ops: Vec<&Op> = warm_up.iter().collect();
-            run_batch(&conn, &ops, NOW).await.unwrap();
+            run_batch(&conn, &ops, NOW, Locking::Wait).await.unwrap();
             let batch: Vec<Op> = (1..=50u8)
                 .map(|i| match i % 3 {
                     0 => Op::Deposit(keyed(1 + i % 2, i, 1, 1)),
@@ -558,12 +623,12 @@ mod tests {
                 .collect();
             let ops: Vec<&Op> = batch.iter().collect();
             let before = conn.writes();
-            let outcomes = run_batch(&conn, &ops, NOW).await.unwrap();
+            let outcomes = run_batch(&conn, &ops, NOW, Locking::Wait).await.unwrap();
             let writes = conn.writes() - before;
             assert!(
                 outcomes
                     .iter()
-                    .all(|o| matches!(o, Outcome::Fresh(reply) if reply.ok)),
+                    .all(|o| matches!(o, Some(Outcome::Fresh(reply)) if reply.ok)),
                 "{outcomes:?}"
             );
             // Two round trips; a large one may leave in two writes (tokio-postgres flushes
@@ -572,6 +637,78 @@ mod tests {
                 writes <= 4,
                 "50 requests took {writes} writes to the server"
             );
+        }));
+    }
+
+    #[test]
+    fn a_batch_leaves_for_later_the_requests_whose_accounts_another_server_holds() {
+        let ex = smol::Executor::new();
+        smol::block_on(ex.run(async {
+            let Some(conn) = bank("money_busy", &ex).await else {
+                return;
+            };
+            // Another server, on a second connection to the same database, holds account b.
+            let db = conn
+                .client()
+                .query_one("SELECT current_database()", &[])
+                .await
+                .unwrap()
+                .get::<_, String>(0);
+            let mut config: tokio_postgres::Config =
+                std::env::var("ACCOUNT_TEST_PG").unwrap().parse().unwrap();
+            config.dbname(&db);
+            let other = conn::connect_with(&config, Duration::from_secs(10), |driver| {
+                ex.spawn(driver).detach();
+            })
+            .await
+            .unwrap();
+            other
+                .client()
+                .batch_execute("BEGIN; SELECT * FROM accounts WHERE id = 2 FOR UPDATE")
+                .await
+                .unwrap();
+            let batch = [
+                Op::Deposit(keyed(1, 1, 5, 1)),
+                pay(1, 2, "b", 300),
+                Op::Deposit(keyed(2, 3, 5, 1)),
+                Op::Deposit(keyed(4, 4, 5, 1)),
+            ];
+            let ops: Vec<&Op> = batch.iter().collect();
+            // Waiting would never end while the other transaction stays open; a request
+            // that needs b is left for later, the others are answered. (The timer only
+            // turns a batch that waits, the old behaviour, into a failure instead of a hang.)
+            let outcomes = smol::future::or(
+                async { Some(run_batch(&conn, &ops, NOW, Locking::SkipBusy).await) },
+                async {
+                    smol::Timer::after(Duration::from_secs(60)).await;
+                    None
+                },
+            )
+            .await
+            .expect("the batch waited for an account another transaction holds")
+            .unwrap();
+            let ran: Vec<bool> = outcomes.iter().map(Option::is_some).collect();
+            assert_eq!(ran, [true, false, false, true]);
+            other.client().batch_execute("COMMIT").await.unwrap();
+            let later: Vec<&Op> = vec![ops[1], ops[2]];
+            let outcomes = run_batch(&conn, &later, NOW, Locking::SkipBusy)
+                .await
+                .unwrap();
+            assert!(
+                outcomes
+                    .iter()
+                    .all(|o| matches!(o, Some(Outcome::Fresh(reply)) if reply.ok)),
+                "{outcomes:?}"
+            );
+            let balances: Vec<i64> = conn
+                .client()
+                .query("SELECT balance FROM accounts ORDER BY id", &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get(0))
+                .collect();
+            assert_eq!(balances, [1000 + 5 - 300, 300 + 5, 0, i64::MAX]);
         }));
     }
 }
