@@ -304,7 +304,7 @@ async fn set_up(
 }
 
 /// Calls until the answer is not `resource exhausted` or `unavailable`.
-async fn patiently<T, F, Fut>(mut call: F) -> T
+pub async fn patiently<T, F, Fut>(mut call: F) -> T
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<T, CallError<AccountError>>>,
