@@ -379,12 +379,14 @@ impl State {
         to: Option<i64>,
         cents: i64,
     ) -> Result<Result<Receipt, AccountError>, Fail> {
-        let Some(recipient) = to else {
-            return Ok(Err(AccountError::RecipientNotFound));
-        };
+        // The sender's own account first, as SQLite checks it: a closed account paying a
+        // name nobody has is told its account is closed.
         let balance = match self.open_balance(id)? {
             Ok(balance) => balance,
             Err(refusal) => return Ok(Err(refusal)),
+        };
+        let Some(recipient) = to else {
+            return Ok(Err(AccountError::RecipientNotFound));
         };
         let their_balance = match self.accounts.get(&recipient) {
             Some(a) if a.open => a.balance,

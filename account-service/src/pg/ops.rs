@@ -499,7 +499,12 @@ async fn withdraw(conn: &Conn, id: i64, cents: i64, now: i64) -> Result<Receipt,
 async fn transfer(conn: &Conn, id: i64, p: &Payment, now: i64) -> Result<Receipt, OpError> {
     let recipient = match queries::credentials(conn, &p.to).await? {
         Some(c) => i64::try_from(c.account_id).unwrap_or(-1),
-        None => return refused(AccountError::RecipientNotFound),
+        None => {
+            // The sender's own account first, as SQLite checks it: a closed account paying
+            // a name nobody has is told its account is closed.
+            open_balance(conn, id).await?;
+            return refused(AccountError::RecipientNotFound);
+        }
     };
     // Both rows, locked in id order: two opposite transfers cannot deadlock.
     let statement = conn

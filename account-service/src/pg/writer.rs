@@ -603,6 +603,94 @@ mod tests {
         }));
     }
 
+    /// The bank of [`fill`] on SQLite, with the same ids, balances and sessions.
+    fn sqlite_bank() -> rusqlite::Connection {
+        let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+        crate::db::migrations::migrate(&mut conn).unwrap();
+        conn.execute_batch(&format!(
+            "INSERT INTO accounts (id, name, skeleton, password_hash, balance, status, created_at) \
+             VALUES (1, 'a', 'a', 'x', 1000, 1, 0), (2, 'b', 'b', 'x', 0, 1, 0), \
+                    (3, 'c', 'c', 'x', 0, 2, 0), (4, 'd', 'd', 'x', {}, 1, 0); \
+             INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES \
+               (X'{}', 1, 0, 2000), (X'{}', 2, 0, 2000), (X'{}', 4, 0, 2000), \
+               (X'{}', 1, 0, 10), (X'{}', 3, 0, 2000)",
+            i64::MAX,
+            "01".repeat(32),
+            "02".repeat(32),
+            "04".repeat(32),
+            "09".repeat(32),
+            "03".repeat(32),
+        ))
+        .unwrap();
+        conn
+    }
+
+    /// The answer of each of `ops`, receipts reduced to their balance.
+    fn replies(outcomes: impl IntoIterator<Item = Outcome>) -> Vec<Result<i64, AccountError>> {
+        outcomes
+            .into_iter()
+            .map(|outcome| {
+                let reply = match outcome {
+                    Outcome::Fresh(reply) | Outcome::Replayed { reply, .. } => reply,
+                };
+                reply.decode::<Receipt>().map(|r| r.balance_cents)
+            })
+            .collect()
+    }
+
+    /// Refusals that depend on the order of the checks: both PostgreSQL paths answer them as
+    /// SQLite does (`db/ops.rs`), which checks the sender's own account first.
+    #[test]
+    fn money_refusals_come_in_sqlite_order() {
+        let ex = smol::Executor::new();
+        smol::block_on(ex.run(async {
+            let Some(fast) = bank("money_order_fast", &ex).await else {
+                return;
+            };
+            let Some(slow) = bank("money_order_slow", &ex).await else {
+                return;
+            };
+            // A live session on the closed account c: closing does not end sessions.
+            for conn in [&fast, &slow] {
+                conn.client()
+                    .batch_execute(&format!(
+                        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) \
+                         VALUES ('\\x{}', 3, 0, 2000)",
+                        "03".repeat(32)
+                    ))
+                    .await
+                    .unwrap();
+            }
+            let batch = [
+                // A closed account paying a name nobody has.
+                pay(3, 1, "nobody", 1),
+                pay(3, 2, "a", 1),
+                Op::Withdraw(keyed(3, 3, 1, 1)),
+                Op::Deposit(keyed(3, 4, 1, 1)),
+                // An empty account paying a closed one, itself, nobody.
+                pay(2, 5, "c", 1),
+                pay(2, 6, "b", 1),
+                pay(2, 7, "nobody", 1),
+                pay(1, 8, "d", 1),
+                Op::Withdraw(keyed(2, 9, 1, 1)),
+            ];
+            let ops: Vec<&Op> = batch.iter().collect();
+            let sqlite = sqlite_bank();
+            let expected = replies(
+                ops.iter()
+                    .map(|op| crate::db::ops::apply(&sqlite, op, NOW).unwrap()),
+            );
+            assert_eq!(expected[0], Err(AccountError::AccountClosed));
+            let outcomes = run_batch(&fast, &ops, NOW, Locking::SkipBusy)
+                .await
+                .unwrap();
+            let fast_replies = replies(outcomes.into_iter().map(Option::unwrap));
+            assert_eq!(fast_replies, expected, "fast path");
+            let slow_replies = replies(run_sequential(&slow, &ops, NOW).await.unwrap());
+            assert_eq!(slow_replies, expected, "one by one");
+        }));
+    }
+
     #[test]
     fn a_batch_of_money_requests_takes_two_round_trips() {
         let ex = smol::Executor::new();
