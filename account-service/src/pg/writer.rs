@@ -691,6 +691,145 @@ mod tests {
         }));
     }
 
+    /// The balances of accounts a, b, c, d, the number of ledger entries, and whether the
+    /// ledger's deltas add up to the balances.
+    async fn books(conn: &Conn) -> (Vec<i64>, i64, bool) {
+        let balances: Vec<i64> = conn
+            .client()
+            .query("SELECT balance FROM accounts ORDER BY id", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let row = conn
+            .client()
+            .query_one(
+                "SELECT count(*), coalesce(sum(delta), 0)::bigint FROM ledger",
+                &[],
+            )
+            .await
+            .unwrap();
+        // The fixture's balances have no opening entries: compare the changes only.
+        let moved: i64 = row.get(1);
+        let changed = balances[0] - 1000 + balances[1] + balances[2];
+        (balances, row.get(0), moved == changed)
+    }
+
+    /// A second connection to the database `conn` is on: another server.
+    async fn other_server(conn: &Conn, ex: &smol::Executor<'static>) -> Conn {
+        let db = conn
+            .client()
+            .query_one("SELECT current_database()", &[])
+            .await
+            .unwrap()
+            .get::<_, String>(0);
+        let mut config: tokio_postgres::Config =
+            std::env::var("ACCOUNT_TEST_PG").unwrap().parse().unwrap();
+        config.dbname(&db);
+        conn::connect_with(&config, Duration::from_secs(10), |driver| {
+            ex.spawn(driver).detach();
+        })
+        .await
+        .unwrap()
+    }
+
+    /// A request left for the next batch, whose client meanwhile retried it on another
+    /// server: the carried request finds the other server's record and is not applied again.
+    #[test]
+    fn a_carried_request_retried_on_another_server_applies_once() {
+        let ex = smol::Executor::new();
+        smol::block_on(ex.run(async {
+            let Some(conn) = bank("money_carried_retry", &ex).await else {
+                return;
+            };
+            let other = other_server(&conn, &ex).await;
+            other
+                .client()
+                .batch_execute("BEGIN; SELECT * FROM accounts WHERE id = 2 FOR UPDATE")
+                .await
+                .unwrap();
+            let request = [pay(1, 1, "b", 300)];
+            let ops: Vec<&Op> = request.iter().collect();
+            let outcomes = run_batch(&conn, &ops, NOW, Locking::SkipBusy)
+                .await
+                .unwrap();
+            assert!(outcomes[0].is_none(), "{outcomes:?}");
+            // The retry, on the other server, in the transaction that held b.
+            let outcomes = run_sequential(&other, &ops, NOW).await.unwrap();
+            assert!(
+                matches!(&outcomes[0], Outcome::Fresh(reply) if reply.ok),
+                "{outcomes:?}"
+            );
+            // The carried request, in the next batch (which waits for its accounts), with a
+            // deposit then a withdrawal of the same funds behind it.
+            let next = [
+                pay(1, 1, "b", 300),
+                Op::Deposit(keyed(2, 2, 50, 1)),
+                Op::Withdraw(keyed(2, 3, 350, 1)),
+            ];
+            let ops: Vec<&Op> = next.iter().collect();
+            let outcomes = run_batch(&conn, &ops, NOW, Locking::Wait).await.unwrap();
+            let outcomes: Vec<Outcome> = outcomes.into_iter().map(Option::unwrap).collect();
+            assert!(
+                matches!(&outcomes[0], Outcome::Replayed { reply, .. } if reply.ok),
+                "{outcomes:?}"
+            );
+            assert_eq!(replies(outcomes)[1..], [Ok(350), Ok(0)]);
+            assert_eq!(books(&conn).await, (vec![700, 0, 0, i64::MAX], 4, true));
+        }));
+    }
+
+    /// A batch that fails on the fast path for a reason of one request's (here a trigger
+    /// refusing one amount) leaves nothing behind, and is run again one by one: the others
+    /// are applied once, the bad one alone fails and is not recorded, and retries of the
+    /// others replay.
+    #[test]
+    fn a_batch_that_fails_on_the_fast_path_applies_each_request_once() {
+        let ex = smol::Executor::new();
+        smol::block_on(ex.run(async {
+            let Some(conn) = bank("money_fallback", &ex).await else {
+                return;
+            };
+            conn.client()
+                .batch_execute(
+                    "CREATE FUNCTION refuse_77() RETURNS trigger LANGUAGE plpgsql AS $$ \
+                     BEGIN IF NEW.delta = 77 THEN RAISE EXCEPTION 'no 77'; END IF; \
+                     RETURN NEW; END $$; \
+                     CREATE TRIGGER refuse_77 BEFORE INSERT ON ledger \
+                     FOR EACH ROW EXECUTE FUNCTION refuse_77()",
+                )
+                .await
+                .unwrap();
+            let batch = [
+                pay(1, 1, "b", 300),
+                Op::Deposit(keyed(2, 2, 77, 1)),
+                Op::Deposit(keyed(2, 3, 10, 1)),
+                Op::Withdraw(keyed(2, 4, 310, 1)),
+            ];
+            let ops: Vec<&Op> = batch.iter().collect();
+            let outcomes = run_batch(&conn, &ops, NOW, Locking::SkipBusy)
+                .await
+                .unwrap();
+            let answers = replies(outcomes.into_iter().map(Option::unwrap));
+            assert_eq!(
+                answers,
+                [Ok(700), Err(AccountError::StorageFailure), Ok(310), Ok(0)]
+            );
+            assert_eq!(books(&conn).await, (vec![700, 0, 0, i64::MAX], 4, true));
+            // The retries: the applied ones replay, the failed one may run again.
+            let outcomes = run_batch(&conn, &ops, NOW, Locking::SkipBusy)
+                .await
+                .unwrap();
+            let replayed: Vec<bool> = outcomes
+                .iter()
+                .map(|o| matches!(o, Some(Outcome::Replayed { .. })))
+                .collect();
+            assert_eq!(replayed, [true, false, true, true]);
+            assert_eq!(books(&conn).await, (vec![700, 0, 0, i64::MAX], 4, true));
+        }));
+    }
+
     #[test]
     fn a_batch_of_money_requests_takes_two_round_trips() {
         let ex = smol::Executor::new();
