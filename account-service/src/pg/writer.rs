@@ -734,6 +734,37 @@ mod tests {
         .unwrap()
     }
 
+    /// The whole script of [`script`] answers on the fast path as on SQLite.
+    #[test]
+    fn the_money_script_answers_as_on_sqlite() {
+        let ex = smol::Executor::new();
+        smol::block_on(ex.run(async {
+            let Some(conn) = bank("money_script_sqlite", &ex).await else {
+                return;
+            };
+            let sqlite = sqlite_bank();
+            for batch in script() {
+                let ops: Vec<&Op> = batch.iter().collect();
+                let expected = replies(
+                    ops.iter()
+                        .map(|op| crate::db::ops::apply(&sqlite, op, NOW).unwrap()),
+                );
+                let outcomes = run_batch(&conn, &ops, NOW, Locking::SkipBusy)
+                    .await
+                    .unwrap();
+                assert_eq!(replies(outcomes.into_iter().map(Option::unwrap)), expected);
+            }
+            let sqlite_balances: Vec<i64> = sqlite
+                .prepare("SELECT balance FROM accounts ORDER BY id")
+                .unwrap()
+                .query_map([], |row| row.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            assert_eq!(books(&conn).await.0, sqlite_balances);
+        }));
+    }
+
     /// A request left for the next batch, whose client meanwhile retried it on another
     /// server: the carried request finds the other server's record and is not applied again.
     #[test]
