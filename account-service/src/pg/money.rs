@@ -31,19 +31,26 @@ use account_client::api::{AccountError, AccountStatus, EntryKind, IdemKey, Recei
 use smol::future::try_zip;
 use std::collections::HashMap;
 
-/// Locks and reads the accounts of the batch's sessions and recipients, in id order. Ids are
-/// gathered first so that the accounts are found through their primary key (an `OR` of
-/// conditions would scan the whole table).
-const LOCK: &str = "SELECT id, balance, status FROM accounts WHERE id = ANY(ARRAY(\
-     SELECT account_id FROM sessions WHERE token_hash = ANY($1) \
-     UNION SELECT id FROM accounts WHERE name = ANY($2))) \
-     ORDER BY id FOR UPDATE";
+/// Locks and reads the accounts of the batch's sessions and recipients, in id order, ending
+/// with `$tail`. Ids are gathered first so that the accounts are found through their primary
+/// key (an `OR` of conditions would scan the whole table).
+macro_rules! lock_accounts {
+    ($tail:literal) => {
+        concat!(
+            "SELECT id, balance, status FROM accounts WHERE id = ANY(ARRAY(\
+             SELECT account_id FROM sessions WHERE token_hash = ANY($1) \
+             UNION SELECT id FROM accounts WHERE name = ANY($2))) \
+             ORDER BY id FOR UPDATE",
+            $tail
+        )
+    };
+}
+
+/// Locks the batch's accounts, waiting for those another transaction holds.
+const LOCK: &str = lock_accounts!("");
 
 /// [`LOCK`] without waiting: accounts another transaction holds are left out.
-const LOCK_FREE: &str = "SELECT id, balance, status FROM accounts WHERE id = ANY(ARRAY(\
-     SELECT account_id FROM sessions WHERE token_hash = ANY($1) \
-     UNION SELECT id FROM accounts WHERE name = ANY($2))) \
-     ORDER BY id FOR UPDATE SKIP LOCKED";
+const LOCK_FREE: &str = lock_accounts!(" SKIP LOCKED");
 
 /// The ids of the recipients' names, locked or not.
 const NAMES: &str = "SELECT id, name FROM accounts WHERE name = ANY($1)";
@@ -181,9 +188,21 @@ pub(crate) async fn run(
     )
     .await?;
 
+    let mut ids = ids
+        .iter()
+        .map(|row| row.try_get(0))
+        .collect::<Result<Vec<i64>, _>>()?;
+    ids.sort_unstable();
     let mut state = State {
+        accounts: HashMap::with_capacity(locked.len()),
+        by_name: HashMap::with_capacity(named.len()),
+        sessions: HashMap::with_capacity(found.len()),
+        records: HashMap::new(),
+        ids: ids.into_iter(),
+        now,
         locking,
-        ..State::default()
+        entries: Vec::new(),
+        new_records: Vec::new(),
     };
     for row in &locked {
         let id: i64 = row.try_get(0)?;
@@ -218,13 +237,6 @@ pub(crate) async fn run(
                 .insert((account, key), record_from(fingerprint, row, 4)?);
         }
     }
-    let mut ids = ids
-        .iter()
-        .map(|row| row.try_get(0))
-        .collect::<Result<Vec<i64>, _>>()?;
-    ids.sort_unstable();
-    state.ids = ids.into_iter();
-    state.now = now;
 
     let outcomes = ops
         .iter()
@@ -238,22 +250,6 @@ pub(crate) async fn run(
         state.write(conn).await?;
     }
     Ok(outcomes)
-}
-
-impl Default for State {
-    fn default() -> Self {
-        State {
-            accounts: HashMap::new(),
-            by_name: HashMap::new(),
-            sessions: HashMap::new(),
-            records: HashMap::new(),
-            ids: Vec::new().into_iter(),
-            now: 0,
-            locking: Locking::Wait,
-            entries: Vec::new(),
-            new_records: Vec::new(),
-        }
-    }
 }
 
 impl State {
