@@ -41,13 +41,14 @@
 //!   counts what the server took in.
 //! - `B` (`mode=history`, 1 and 10 connections): the same with `history(limit = 1000)` by a
 //!   logged-in client whose account has 1,000 ledger entries (72-byte requests, 65 KB replies).
-//! - `C` (`mode=login`, 256 connections): a login flood. Each connection logs in, waits for
-//!   the answer and logs in again, for 10 s (3 s with `--quick`); each login names an unknown
-//!   account (a different name every time, so the per-name throttle never kicks in), which the
-//!   server checks against its dummy hash: the same argon2 work as a real account with a wrong
-//!   password. Once every connection has sent its first login, plus 0.5 s, a legitimate client
-//!   logs in to a real account on a new connection: `legit_login_ms` is the time from its
-//!   request to its answer (`legit_login=ok` when it succeeded).
+//! - `C` (`mode=login`, 256 connections from `127.0.0.2`): a login flood. Each connection
+//!   logs in, waits for the answer and logs in again, for 10 s (3 s with `--quick`); each
+//!   login names an unknown account (a different name every time, so the per-name throttle
+//!   never kicks in), which the server checks against its dummy hash: the same argon2 work as
+//!   a real account with a wrong password. Once every connection has sent its first login,
+//!   plus 0.5 s, a legitimate client logs in to a real account on a new connection from
+//!   `127.0.0.1`: `legit_login_ms` is the time from its request to its answer
+//!   (`legit_login=ok` when it succeeded).
 //! - `D` (300 logins, one at a time): logins abandoned 3 ms after they were sent, so that the
 //!   client never has more than one in flight. `mode=cancel`: on one connection, each login is
 //!   followed by a `Cancel` frame for its call id; `mode=close`: each login on a connection of

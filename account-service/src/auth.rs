@@ -1,6 +1,7 @@
 //! Passwords and session tokens: argon2id hashing and verification on a fixed pool of
 //! threads (never on the executor or the writer), random tokens, and failed-login throttling.
 
+mod lanes;
 mod pool;
 mod throttle;
 
@@ -25,7 +26,7 @@ use std::sync::Arc;
 /// than that (made before the cost was lowered) is verified with a one-off block that is freed
 /// at once, rather than growing the worker's block for good.
 pub(crate) struct Passwords {
-    pool: Pool<Job, Done>,
+    pool: Pool<Lane, Job, Done>,
     params: Params,
     /// A hash of a random password, verified against when a login names no account, so that
     /// both failures cost the same.
@@ -41,6 +42,37 @@ impl core::fmt::Debug for Passwords {
             .field("params", &self.params)
             .field("pool", &self.pool)
             .finish_non_exhaustive()
+    }
+}
+
+/// Whose lane of the hashing queue a job waits in: one per client address (an IPv6 client
+/// per /64, the block one host usually gets), one for every Unix socket client and one for
+/// callers in this process. A client flooding logins fills its own lane; another
+/// address's login takes the place of its newest job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Lane {
+    V4([u8; 4]),
+    V6([u8; 8]),
+    Unix,
+    Local,
+}
+
+impl Lane {
+    /// The lane of the call being polled.
+    fn current() -> Lane {
+        match Client::current() {
+            Client::Ip(std::net::IpAddr::V4(ip)) => Lane::V4(ip.octets()),
+            Client::Ip(std::net::IpAddr::V6(ip)) => match ip.to_ipv4_mapped() {
+                Some(ip) => Lane::V4(ip.octets()),
+                None => {
+                    let mut prefix = [0; 8];
+                    prefix.copy_from_slice(&ip.octets()[..8]);
+                    Lane::V6(prefix)
+                }
+            },
+            Client::Unix => Lane::Unix,
+            Client::Local => Lane::Local,
+        }
     }
 }
 
@@ -103,7 +135,7 @@ impl Passwords {
     /// `StorageFailure` when the pool refused the job (the server then answers `resource
     /// exhausted`) or hashing failed.
     pub(crate) async fn hash(&self, password: Password) -> Result<String, AccountError> {
-        match self.pool.run(Job::Hash(password)).await {
+        match self.pool.run(Lane::current(), Job::Hash(password)).await {
             Ok(Done::Hashed(result)) => result,
             Ok(Done::Verified(_)) => Err(AccountError::StorageFailure),
             Err(refused) => Err(refusal(refused)),
@@ -126,7 +158,11 @@ impl Passwords {
             Some(hash) => Arc::from(hash),
             None => Arc::clone(&self.dummy),
         };
-        match self.pool.run(Job::Verify(password, hash)).await {
+        match self
+            .pool
+            .run(Lane::current(), Job::Verify(password, hash))
+            .await
+        {
             Ok(Done::Verified(matches)) => Ok(matches),
             Ok(Done::Hashed(_)) => Err(AccountError::StorageFailure),
             Err(refused) => Err(refusal(refused)),

@@ -210,6 +210,12 @@ pub(crate) fn mark_unavailable() {
     }
 }
 
+/// Whether a pool may refuse work here rather than wait for room: inside a scope that allows
+/// it.
+pub(crate) fn may_refuse() -> bool {
+    SCOPE.get().is_some_and(|marks| marks.refusable)
+}
+
 /// Called by a pool whose queue is full: inside a scope, marks it and returns `true` (refuse
 /// now); outside, returns `false` (wait for room).
 pub(crate) fn refuse_when_full() -> bool {

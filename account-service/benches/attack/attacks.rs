@@ -3,7 +3,7 @@
 
 use crate::raw::{self, Conn, Outcome, WriteEnd};
 use rpc_runtime::frame::{DEFAULT_MAX_BODY, FrameKind, Header};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
@@ -73,8 +73,12 @@ pub fn amplify(
     })
 }
 
-/// C: 256 connections log in in a closed loop for `flood`; a legitimate login goes in once
-/// they have all started.
+/// Where the login flood comes from: a loopback address other than the legitimate client's
+/// (`127.0.0.1`), as an attacker's machine is not its victims'.
+const FLOOD_FROM: IpAddr = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2));
+
+/// C: 256 connections log in in a closed loop for `flood`, from [`FLOOD_FROM`]; a legitimate
+/// login goes in from `127.0.0.1` once they have all started.
 pub fn login_flood(addr: SocketAddr, flood: Duration) -> Result<Aftermath, String> {
     const FLOODERS: usize = 256;
     let started = AtomicU64::new(0);
@@ -90,7 +94,7 @@ pub fn login_flood(addr: SocketAddr, flood: Duration) -> Result<Aftermath, Strin
             let (started, sent, answered, refused, failed) =
                 (&started, &sent, &answered, &refused, &failed);
             s.spawn(move || {
-                let mut conn = match Conn::connect(addr) {
+                let mut conn = match Conn::connect_from(addr, FLOOD_FROM) {
                     Ok(conn) => conn,
                     Err(_) => {
                         failed.fetch_add(1, Ordering::Relaxed);

@@ -8,8 +8,9 @@ use account_client::api::{
 };
 use rpc_runtime::Wire;
 use rpc_runtime::frame::{self, FrameKind, Header, Status};
+use rustix::net::{AddressFamily, SocketType, bind, connect, socket};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::time::Duration;
 
 /// How long a setup call or a measured login may take before the bench gives up on it.
@@ -103,7 +104,23 @@ pub struct Conn {
 impl Conn {
     /// Connects to `addr` with `TCP_NODELAY`; reads give up after [`REPLY_WAIT`].
     pub fn connect(addr: SocketAddr) -> io::Result<Conn> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(10))?;
+        Self::ready(TcpStream::connect_timeout(&addr, Duration::from_secs(10))?)
+    }
+
+    /// [`connect`](Self::connect), from the local address `source` (another loopback
+    /// address, say, so that the server sees a second client machine).
+    pub fn connect_from(addr: SocketAddr, source: IpAddr) -> io::Result<Conn> {
+        let family = match addr {
+            SocketAddr::V4(_) => AddressFamily::INET,
+            SocketAddr::V6(_) => AddressFamily::INET6,
+        };
+        let fd = socket(family, SocketType::STREAM, None)?;
+        bind(&fd, &SocketAddr::new(source, 0))?;
+        connect(&fd, &addr)?;
+        Self::ready(TcpStream::from(fd))
+    }
+
+    fn ready(stream: TcpStream) -> io::Result<Conn> {
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(REPLY_WAIT))?;
         Ok(Conn { stream, next_id: 1 })
