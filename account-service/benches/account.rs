@@ -3,7 +3,7 @@
 //!
 //! ```sh
 //! cargo bench -p account-service --bench account -- [--secs N] [--reps N] [--clients N] [tcp|uds] [--dir PATH]
-//! cargo bench -p account-service --bench account -- --servers N [--db postgres://...] [--secs N] [--reps N] [--clients N]
+//! cargo bench -p account-service --bench account -- --servers N [--db postgres://...] [--secs N] [--reps N] [--clients N] [--accounts N]
 //! ```
 //!
 //! With `--servers` the bench measures deployments instead: real `account-server` processes
@@ -93,7 +93,7 @@ fn main() {
         transport: "tcp".into(),
         dir: std::env::temp_dir(),
     };
-    let (mut fleet, mut db) = (None, None);
+    let (mut fleet, mut db, mut accounts) = (None, None, None);
     let mut it = args.iter();
     while let Some(a) = it.next() {
         let mut number = || -> usize {
@@ -108,6 +108,7 @@ fn main() {
             "--reps" => o.reps = number(),
             "--clients" => o.clients = number(),
             "--servers" => fleet = Some(number()),
+            "--accounts" => accounts = Some(number()),
             "--db" => match it.next() {
                 Some(url) if url.starts_with("postgres") => db = Some(url.clone()),
                 _ => usage("--db needs a postgres:// URL"),
@@ -122,6 +123,12 @@ fn main() {
     if o.clients < 2 {
         usage("transfers need at least 2 clients");
     }
+    if accounts.is_some_and(|n| n < o.clients) {
+        usage("--accounts needs at least one account per client");
+    }
+    if accounts.is_some() && fleet.is_none() && db.is_none() {
+        usage("--accounts is an option of --servers");
+    }
     if fleet.is_some() || db.is_some() {
         servers::run(&servers::Plan {
             servers: fleet.unwrap_or(3),
@@ -129,6 +136,7 @@ fn main() {
             secs: o.secs,
             reps: o.reps,
             clients: o.clients,
+            accounts,
             dir: o.dir,
         });
         return;
@@ -166,7 +174,7 @@ fn main() {
 
 fn usage(problem: &str) -> ! {
     eprintln!(
-        "{problem}\nusage: account [--secs N] [--reps N] [--clients N] [tcp|uds] [--dir PATH]\n       account --servers N [--db postgres://...] [--secs N] [--reps N] [--clients N]"
+        "{problem}\nusage: account [--secs N] [--reps N] [--clients N] [tcp|uds] [--dir PATH]\n       account --servers N [--db postgres://...] [--secs N] [--reps N] [--clients N] [--accounts N]"
     );
     std::process::exit(2);
 }

@@ -139,6 +139,84 @@ impl PasswordHashing {
     };
 }
 
+/// Why a password hashing cost given as text (`m=KIB,t=N,p=N`) was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum PasswordCostError {
+    /// A part is not `KEY=NUMBER`.
+    #[error("expected m=KIB,t=N,p=N, got part {0:?}")]
+    Syntax(String),
+    /// A key other than `m`, `t` or `p`.
+    #[error("unknown key {0:?}: the keys are m (memory in KiB), t (passes) and p (lanes)")]
+    UnknownKey(String),
+    /// A key given twice.
+    #[error("{0} is given twice")]
+    Repeated(String),
+    /// A value that is not a whole number that fits in 32 bits.
+    #[error("{key}={value:?} is not a whole number")]
+    NotANumber {
+        /// The key.
+        key: String,
+        /// The value as given.
+        value: String,
+    },
+    /// Numbers argon2 refuses (for example less than 8 KiB per lane, or 0 passes).
+    #[error("argon2 refuses these parameters: {0}")]
+    Refused(argon2::Error),
+}
+
+impl std::str::FromStr for PasswordHashing {
+    type Err = PasswordCostError;
+
+    /// Parses `m=KIB,t=N,p=N` (any order; a key left out keeps its [`PasswordHashing::OWASP`]
+    /// value) and checks the result with argon2.
+    ///
+    /// ```
+    /// use account_service::PasswordHashing;
+    ///
+    /// let cost: PasswordHashing = "m=8,t=1,p=1".parse().unwrap();
+    /// assert_eq!(cost, PasswordHashing::INSECURE_FAST);
+    /// assert!("m=4".parse::<PasswordHashing>().is_err());
+    /// ```
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        let mut cost = PasswordHashing::OWASP;
+        let mut seen = [false; 3];
+        for part in text.split(',').map(str::trim) {
+            let (key, value) = part
+                .split_once('=')
+                .ok_or_else(|| PasswordCostError::Syntax(part.to_owned()))?;
+            let (key, value) = (key.trim(), value.trim());
+            let (slot, field) = match key {
+                "m" => (0, &mut cost.memory_kib),
+                "t" => (1, &mut cost.iterations),
+                "p" => (2, &mut cost.parallelism),
+                other => return Err(PasswordCostError::UnknownKey(other.to_owned())),
+            };
+            if std::mem::replace(&mut seen[slot], true) {
+                return Err(PasswordCostError::Repeated(key.to_owned()));
+            }
+            *field = value.parse().map_err(|_| PasswordCostError::NotANumber {
+                key: key.to_owned(),
+                value: value.to_owned(),
+            })?;
+        }
+        argon2::Params::new(cost.memory_kib, cost.iterations, cost.parallelism, None)
+            .map_err(PasswordCostError::Refused)?;
+        Ok(cost)
+    }
+}
+
+impl std::fmt::Display for PasswordHashing {
+    /// `m=KIB,t=N,p=N`, the form [`str::parse`] reads.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "m={},t={},p={}",
+            self.memory_kib, self.iterations, self.parallelism
+        )
+    }
+}
+
 impl Default for PasswordHashing {
     fn default() -> Self {
         Self::OWASP
@@ -184,5 +262,39 @@ impl Default for LoginThrottle {
             name_max_failures: 50,
             max_names: 65_536,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_cost_reads_back_what_it_prints() {
+        for cost in [PasswordHashing::OWASP, PasswordHashing::INSECURE_FAST] {
+            assert_eq!(cost.to_string().parse::<PasswordHashing>(), Ok(cost));
+        }
+        let some: PasswordHashing = " t=3 , m=65536".parse().unwrap();
+        assert_eq!(
+            (some.memory_kib, some.iterations, some.parallelism),
+            (65536, 3, 1)
+        );
+    }
+
+    #[test]
+    fn a_bad_password_cost_is_refused_with_the_reason() {
+        let bad = |text: &str| text.parse::<PasswordHashing>().unwrap_err();
+        assert!(matches!(bad("m"), PasswordCostError::Syntax(_)));
+        assert!(matches!(bad(""), PasswordCostError::Syntax(_)));
+        assert!(matches!(bad("x=1"), PasswordCostError::UnknownKey(_)));
+        assert!(matches!(bad("m=8,m=9"), PasswordCostError::Repeated(_)));
+        assert!(matches!(bad("t=-1"), PasswordCostError::NotANumber { .. }));
+        assert!(matches!(
+            bad("m=99999999999"),
+            PasswordCostError::NotANumber { .. }
+        ));
+        assert!(matches!(bad("t=0"), PasswordCostError::Refused(_)));
+        assert!(matches!(bad("m=4"), PasswordCostError::Refused(_)));
+        assert!(matches!(bad("m=8,p=2"), PasswordCostError::Refused(_)));
     }
 }

@@ -65,7 +65,7 @@ mod validate;
 
 pub use account_client::api::Accounts;
 pub use auth::HashingStats;
-pub use config::{Config, LoginThrottle, PasswordHashing, PgSettings};
+pub use config::{Config, LoginThrottle, PasswordCostError, PasswordHashing, PgSettings};
 pub use db::{Audit, SCHEMA_VERSION, SqliteStore, WriterStats};
 pub use error::{Error, Result};
 pub use pg::{

@@ -10,7 +10,7 @@
 //! ```
 
 use account_service::http::RestApi;
-use account_service::{AccountService, Config, PgStore, ServeAccounts, Store};
+use account_service::{AccountService, Config, PasswordHashing, PgStore, ServeAccounts, Store};
 use clap::{Parser, Subcommand};
 use rpc_runtime::server::{Limits, shutdown_on_signals};
 use rpc_runtime::{Endpoint, Server};
@@ -110,6 +110,16 @@ struct Args {
     #[arg(long, env = "ACCOUNT_TOTAL_WRITE_BUDGET", default_value_t = Limits::default().total_write_budget)]
     total_write_budget: usize,
 
+    /// The argon2id cost of new password hashes: m=KIB (memory), t=N (passes), p=N (lanes);
+    /// a key left out keeps its default. Lower it only where guessing does not matter (load
+    /// tests); existing hashes keep the cost they were made with.
+    #[arg(
+        long,
+        env = "ACCOUNT_PASSWORD_COST",
+        default_value_t = PasswordHashing::OWASP
+    )]
+    password_cost: PasswordHashing,
+
     /// Seconds a login session lasts.
     #[arg(long, env = "ACCOUNT_SESSION_TTL", default_value_t = 24 * 60 * 60)]
     session_ttl: u64,
@@ -173,6 +183,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::new(&args.db);
     config.session_ttl = Duration::from_secs(args.session_ttl);
     config.hashing_queue = args.hash_queue;
+    config.password_hashing = args.password_cost;
     if let Some(threads) = args.hash_threads {
         config.hashing_threads = threads;
     }
@@ -253,6 +264,21 @@ mod tests {
         assert_eq!(old.max_body, 4096);
         let new = Args::try_parse_from(["account-server", "--max-body", "8192"]).unwrap();
         assert_eq!(new.max_body, 8192);
+    }
+
+    #[test]
+    fn the_password_cost_is_a_flag_and_a_bad_one_is_a_clear_error() {
+        let default = Args::try_parse_from(["account-server"]).unwrap();
+        assert_eq!(default.password_cost, PasswordHashing::OWASP);
+        let low =
+            Args::try_parse_from(["account-server", "--password-cost", "m=8,t=1,p=1"]).unwrap();
+        assert_eq!(low.password_cost, PasswordHashing::INSECURE_FAST);
+        let bad =
+            Args::try_parse_from(["account-server", "--password-cost", "m=4,t=1"]).unwrap_err();
+        assert_eq!(bad.kind(), clap::error::ErrorKind::ValueValidation);
+        let message = bad.to_string();
+        assert!(message.contains("--password-cost"), "{message}");
+        assert!(message.contains("argon2 refuses"), "{message}");
     }
 
     #[test]

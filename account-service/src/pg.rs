@@ -81,6 +81,11 @@ impl From<tokio_postgres::Error> for Fail {
 }
 
 /// Whether `e` means the server is gone or going, rather than that the statement was wrong.
+///
+/// Without a SQLSTATE only a failed socket counts: an error whose cause is an I/O error other
+/// than malformed data. A row that does not decode, an unexpected row count or a message that
+/// does not parse (tokio-postgres reports those with `InvalidData`/`InvalidInput` I/O causes,
+/// or none) is a bug or a corrupt database, not a reason to retry elsewhere.
 fn is_unavailable(e: &tokio_postgres::Error) -> bool {
     if e.is_closed() {
         return true;
@@ -92,8 +97,14 @@ fn is_unavailable(e: &tokio_postgres::Error) -> bool {
                 || *code == SqlState::CANNOT_CONNECT_NOW
                 || code.code().starts_with("08")
         }
-        // No SQLSTATE: the socket failed.
-        None => e.as_db_error().is_none(),
+        None => std::error::Error::source(e)
+            .and_then(|cause| cause.downcast_ref::<std::io::Error>())
+            .is_some_and(|io| {
+                !matches!(
+                    io.kind(),
+                    std::io::ErrorKind::InvalidData | std::io::ErrorKind::InvalidInput
+                )
+            }),
     }
 }
 
@@ -431,5 +442,57 @@ impl Store for PgStore {
         if let Err(e) = settled.await {
             tracing::warn!(error = %e, "cannot record how a login attempt ended");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_decode_failure_is_an_internal_error_not_unavailable() {
+        smol::block_on(async {
+            let Some(conn) = schema::tests::fresh("a_decode_failure_is_an_internal_error").await
+            else {
+                return;
+            };
+            let row = conn
+                .client()
+                .query_one("SELECT 'text'::text", &[])
+                .await
+                .unwrap();
+            let decode = row.try_get::<_, i32>(0).unwrap_err();
+            assert!(matches!(Fail::from(decode), Fail::Db(_)));
+            let rows = conn
+                .client()
+                .query_one("SELECT 1 WHERE false", &[])
+                .await
+                .unwrap_err();
+            assert!(matches!(Fail::from(rows), Fail::Db(_)));
+            let wrong = conn
+                .client()
+                .query_one("SELECT no_such_column", &[])
+                .await
+                .unwrap_err();
+            assert!(matches!(Fail::from(wrong), Fail::Db(_)));
+        });
+    }
+
+    #[test]
+    fn a_connection_that_ends_is_unavailable() {
+        smol::block_on(async {
+            let Some(conn) = schema::tests::fresh("a_connection_that_ends_is_unavailable").await
+            else {
+                return;
+            };
+            let ended = conn
+                .client()
+                .batch_execute("SELECT pg_terminate_backend(pg_backend_pid())")
+                .await
+                .unwrap_err();
+            assert!(matches!(Fail::from(ended), Fail::Unavailable));
+            let after = conn.client().query_one("SELECT 1", &[]).await.unwrap_err();
+            assert!(matches!(Fail::from(after), Fail::Unavailable));
+        });
     }
 }

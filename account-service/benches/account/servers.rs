@@ -5,8 +5,14 @@
 //! temporary directory, or a new database created on the PostgreSQL server that `--db` names
 //! (and dropped afterwards). It starts the servers (the `account-server` cargo built for this
 //! bench), opens and logs in one account per client, then runs deposits and then transfers
-//! (1 cent to the next client's account, in a ring) for `--secs` each after a 1 s warm-up,
-//! with `--clients` clients each on its own balanced client over every server. Besides
+//! for `--secs` each after a 1 s warm-up, with `--clients` clients each on its own balanced
+//! client over every server. Transfers move 1 cent either to the next client's account, in a
+//! ring of `--clients` hot accounts (the default, `accounts=ring` in the output), or, with
+//! `--accounts N`, from the client's own account to a uniformly random other one of N
+//! accounts opened in set-up (each client's generator is seeded with its number, so runs
+//! draw the same sequence). The servers hash passwords at the lowest argon2 cost
+//! (`--password-cost m=8,t=1,p=1`, printed as `password_cost=`) so that opening thousands of
+//! accounts takes seconds; it only changes the set-up, which is not measured. Besides
 //! throughput and latency it reports CPU time per 1,000 operations: of the server processes
 //! together, of PostgreSQL (the postmaster and its children, including the backends that
 //! exited, from `/proc/PID/stat`), and of this process (the clients).
@@ -16,7 +22,8 @@
 
 use super::{WARMUP, cpu_time, field, histogram, spread, text_field};
 use account_client::api::{
-    AccountError, AccountsClient, AmountRequest, LoginRequest, OpenRequest, TransferRequest,
+    AccountError, AccountsClient, AmountRequest, LoginRequest, Name, OpenRequest, Password,
+    TransferRequest,
 };
 use rpc_runtime::frame::Status;
 use rpc_runtime::{CallError, Client, ClientOptions, Endpoint};
@@ -29,6 +36,10 @@ use std::sync::mpsc::channel;
 use std::time::{Duration, Instant};
 
 const OPENING_CENTS: i64 = 100_000_000;
+/// The argon2 cost the bench's servers hash with: the cheapest, set-up only.
+const PASSWORD_COST: &str = "m=8,t=1,p=1";
+/// Accounts being opened at once in set-up (group commit takes them in batches).
+const OPENING_AT_ONCE: usize = 64;
 const START_WAIT: Duration = Duration::from_secs(60);
 
 /// The options of `--servers` mode.
@@ -38,6 +49,8 @@ pub struct Plan {
     pub secs: u64,
     pub reps: usize,
     pub clients: usize,
+    /// `--accounts N`: transfers go to random accounts among N; `None`: the ring.
+    pub accounts: Option<usize>,
     pub dir: PathBuf,
 }
 
@@ -55,6 +68,7 @@ pub fn run(plan: &Plan) {
                 .arg("--servers-cell")
                 .args([db.as_str(), &n.to_string(), &plan.clients.to_string()])
                 .arg(plan.secs.to_string())
+                .arg(plan.accounts.map_or("ring".into(), |n| n.to_string()))
                 .arg(&plan.dir)
                 .output()
                 .expect("run a cell");
@@ -74,8 +88,12 @@ pub fn run(plan: &Plan) {
         }
     }
     println!(
-        "\nsummary: medians (min..max) over {} repetitions",
-        plan.reps
+        "\nsummary: medians (min..max) over {} repetitions; transfers between {}",
+        plan.reps,
+        match plan.accounts {
+            Some(n) => format!("{n} accounts, to a uniformly random one"),
+            None => format!("{} accounts in a ring", plan.clients),
+        }
     );
     println!(
         "| database | servers | bench | ops/s | p50 ms | p99 ms | server CPU ms / 1k ops | PostgreSQL CPU ms / 1k ops | client CPU ms / 1k ops | ops / commit | rollbacks | deadlocks |"
@@ -138,14 +156,20 @@ fn kind(db: &str) -> &'static str {
     }
 }
 
-/// One cell: `DB SERVERS CLIENTS SECS DIR`.
+/// One cell: `DB SERVERS CLIENTS SECS ACCOUNTS DIR` (`ACCOUNTS` is a number or `ring`).
 pub fn run_cell(args: &[String]) {
-    let [db, servers, clients, secs, dir] = args else {
-        panic!("--servers-cell DB SERVERS CLIENTS SECS DIR");
+    let [db, servers, clients, secs, accounts, dir] = args else {
+        panic!("--servers-cell DB SERVERS CLIENTS SECS ACCOUNTS DIR");
     };
     let servers: usize = servers.parse().expect("servers");
     let clients: usize = clients.parse().expect("clients");
     let secs: u64 = secs.parse().expect("secs");
+    let random: Option<usize> = (accounts != "ring").then(|| accounts.parse().expect("accounts"));
+    let names: Arc<Vec<Name>> = Arc::new(
+        (0..random.unwrap_or(clients).max(clients))
+            .map(|i| super::account_name(i).parse().expect("name"))
+            .collect(),
+    );
     let tmp = tempfile::tempdir_in(dir).expect("temp dir");
     let pg = (kind(db) == "postgres").then(|| Postgres::fresh(db));
     let db_arg = match &pg {
@@ -166,7 +190,7 @@ pub fn run_cell(args: &[String]) {
             std::thread::spawn(move || smol::block_on(ex.run(stop.recv())))
         })
         .collect();
-    let members = smol::block_on(set_up(&ex, &endpoints, clients));
+    let members = smol::block_on(set_up(&ex, &endpoints, clients, &names));
 
     for bench in ["deposits", "transfers"] {
         let start = Instant::now() + WARMUP;
@@ -177,9 +201,10 @@ pub fn run_cell(args: &[String]) {
             .enumerate()
             .map(|(i, (client, token))| {
                 let (client, token, done) = (client.clone(), *token, Arc::clone(&done));
-                let to = super::account_name((i + 1) % clients)
-                    .parse()
-                    .expect("name");
+                let names = Arc::clone(&names);
+                let ring = names[(i + 1) % clients];
+                // Seeded per client: every run draws the same recipients.
+                let mut rng = fastrand::Rng::with_seed(i as u64);
                 ex.spawn(async move {
                     let mut hist = histogram();
                     let mut n = 0u64;
@@ -189,6 +214,14 @@ pub fn run_cell(args: &[String]) {
                         let key = super::idem_key(i, 2 * n + u64::from(bench == "transfers"));
                         let started = Instant::now();
                         let outcome = if bench == "transfers" {
+                            let to = match random {
+                                // Any of the others: draw among n - 1, skip our own.
+                                Some(n) => {
+                                    let j = rng.usize(..n - 1);
+                                    names[if j >= i { j + 1 } else { j }]
+                                }
+                                None => ring,
+                            };
                             let r = TransferRequest {
                                 token,
                                 key,
@@ -248,7 +281,8 @@ pub fn run_cell(args: &[String]) {
             None => "commits=nan rollbacks=nan deadlocks=nan".into(),
         };
         println!(
-            "bench={bench} db={} servers={servers} clients={clients} secs={secs} ops={ops} \
+            "bench={bench} db={} servers={servers} clients={clients} accounts={accounts} \
+             password_cost={PASSWORD_COST} secs={secs} ops={ops} \
              ops_per_s={:.0} p50_us={:.1} p99_us={:.1} server_cpu_ms_per_kop={:.1} \
              pg_cpu_ms_per_kop={pg_cpu} client_cpu_ms_per_kop={:.1} {counted}",
             kind(db),
@@ -267,30 +301,47 @@ pub fn run_cell(args: &[String]) {
     drop(pg);
 }
 
-/// Opens and logs in one account per client, a few at a time (password hashing is slow on
-/// purpose, and the servers refuse a flood of it with `resource exhausted`).
+/// Opens every account of `names`, `OPENING_AT_ONCE` at a time (the servers answer a flood
+/// of password hashing with `resource exhausted`, which `patiently` waits out), then logs in
+/// one per client, and returns each client's connection and session.
 async fn set_up(
     ex: &smol::Executor<'static>,
     endpoints: &[Endpoint],
     clients: usize,
+    names: &Arc<Vec<Name>>,
 ) -> Vec<(AccountsClient, [u8; 32])> {
-    let mut members = Vec::with_capacity(clients);
-    for chunk in (0..clients).collect::<Vec<_>>().chunks(4) {
-        let tasks: Vec<_> = chunk
-            .iter()
-            .map(|&i| {
-                let client = AccountsClient::new(client_for(endpoints));
-                ex.spawn(async move {
-                    let name = super::account_name(i).parse().expect("name");
-                    let password = "bench-password".parse().expect("password");
+    let password: Password = "bench-password".parse().expect("password");
+    let openers: Vec<_> = (0..OPENING_AT_ONCE.min(names.len()))
+        .map(|first| {
+            let client = AccountsClient::new(client_for(endpoints));
+            let names = Arc::clone(names);
+            ex.spawn(async move {
+                for i in (first..names.len()).step_by(OPENING_AT_ONCE) {
                     let open = OpenRequest {
                         key: super::idem_key(i, 0),
-                        name,
+                        name: names[i],
                         password,
                         initial_cents: OPENING_CENTS,
                     };
                     patiently(|| client.open(open.clone())).await;
-                    let login = LoginRequest { name, password };
+                }
+            })
+        })
+        .collect();
+    for opener in openers {
+        opener.await;
+    }
+    let mut members = Vec::with_capacity(clients);
+    for chunk in (0..clients).collect::<Vec<_>>().chunks(OPENING_AT_ONCE) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .map(|&i| {
+                let client = AccountsClient::new(client_for(endpoints));
+                let login = LoginRequest {
+                    name: names[i],
+                    password,
+                };
+                ex.spawn(async move {
                     let session = patiently(|| client.login(login.clone())).await;
                     (client, session.token)
                 })
@@ -370,6 +421,8 @@ impl Proc {
                 "tcp://127.0.0.1:0",
                 "--log-level",
                 "info",
+                "--password-cost",
+                PASSWORD_COST,
             ])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
