@@ -159,9 +159,10 @@ fn check(req: &BenchRequest, resp: &BenchResponse) {
     );
 }
 
-/// Process CPU time (user, system) and context switches, from /proc (getrusage would need
-/// `unsafe`, which this workspace forbids).
-fn usage() -> (Duration, Duration, u64) {
+/// Process CPU time (user, system), context switches, and the voluntary ones among them (a
+/// thread parking; the rest are preemptions, which follow the machine's load), from /proc
+/// (getrusage would need `unsafe`, which this workspace forbids).
+fn usage() -> Usage {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
     let fields: Vec<&str> = stat
         .rsplit_once(')')
@@ -178,20 +179,26 @@ fn usage() -> (Duration, Duration, u64) {
     let user = Duration::from_millis(tick(11) * 1000 / hz);
     let sys = Duration::from_millis(tick(12) * 1000 / hz);
     // Context switches are counted per thread: sum over the live threads of the process.
-    let ctx: u64 = std::fs::read_dir("/proc/self/task")
+    let (mut ctx, mut voluntary) = (0, 0);
+    let statuses = std::fs::read_dir("/proc/self/task")
         .into_iter()
         .flatten()
         .flatten()
-        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok())
-        .flat_map(|status| {
-            status
-                .lines()
-                .filter(|l| l.contains("ctxt_switches"))
-                .filter_map(|l| l.split_whitespace().last()?.parse::<u64>().ok())
-                .collect::<Vec<_>>()
-        })
-        .sum();
-    (user, sys, ctx)
+        .filter_map(|task| std::fs::read_to_string(task.path().join("status")).ok());
+    for status in statuses {
+        for line in status.lines().filter(|l| l.contains("ctxt_switches")) {
+            let n: u64 = line
+                .split_whitespace()
+                .last()
+                .and_then(|v| v.parse().ok())
+                .unwrap_or(0);
+            ctx += n;
+            if line.starts_with("voluntary") {
+                voluntary += n;
+            }
+        }
+    }
+    (user, sys, ctx, voluntary)
 }
 
 fn main() {
@@ -351,11 +358,13 @@ fn summarize(lines: &[String]) {
         let (our_user, _, _) = median(pick("rpc-runtime", "user_us_per_call"));
         let (our_sys, _, _) = median(pick("rpc-runtime", "sys_us_per_call"));
         let (our_ctx, _, _) = median(pick("rpc-runtime", "ctxsw_per_call"));
+        let (our_vol, _, _) = median(pick("rpc-runtime", "vol_ctxsw_per_call"));
         let (raw_user, _, _) = median(pick("raw", "user_us_per_call"));
         let (raw_sys, _, _) = median(pick("raw", "sys_us_per_call"));
         let (raw_ctx, _, _) = median(pick("raw", "ctxsw_per_call"));
+        let (raw_vol, _, _) = median(pick("raw", "vol_ctxsw_per_call"));
         println!(
-            "{transport} {scenario}: raw {raw:.0}/s ({rmin:.0}..{rmax:.0}) p99 {raw_p99:.1}us user/sys {raw_user:.2}/{raw_sys:.2}us ctxsw {raw_ctx:.2} | rpc-runtime {ours:.0}/s ({omin:.0}..{omax:.0}) p99 {our_p99:.1}us cpu {our_cpu:.2}us/call user/sys {our_user:.2}/{our_sys:.2}us ctxsw {our_ctx:.2} | ratio {:.2}, p99 ratio {:.2}",
+            "{transport} {scenario}: raw {raw:.0}/s ({rmin:.0}..{rmax:.0}) p99 {raw_p99:.1}us user/sys {raw_user:.2}/{raw_sys:.2}us ctxsw {raw_ctx:.2} (voluntary {raw_vol:.2}) | rpc-runtime {ours:.0}/s ({omin:.0}..{omax:.0}) p99 {our_p99:.1}us cpu {our_cpu:.2}us/call user/sys {our_user:.2}/{our_sys:.2}us ctxsw {our_ctx:.2} (voluntary {our_vol:.2}) | ratio {:.2}, p99 ratio {:.2}",
             ours / raw.max(1.0),
             our_p99 / raw_p99.max(0.001)
         );
@@ -416,11 +425,11 @@ fn run_cell(args: &[String]) {
     };
     let _ = std::fs::remove_dir_all(&dir);
     let calls = tally.calls.max(1);
-    let (user, sys, ctx) = cpu;
+    let (user, sys, ctx, voluntary) = cpu;
     let cpu_total = (user + sys).as_secs_f64() * 1e6;
     let q = |p: f64| tally.hist.value_at_quantile(p) as f64 / 1000.0;
     println!(
-        "peer={peer} transport={transport} scenario={} conns={} inflight={} secs={secs} calls={} all_calls={} calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} cpu_us_per_call={:.3} user_us_per_call={:.3} sys_us_per_call={:.3} sys_frac={:.3} ctxsw_per_call={:.4}",
+        "peer={peer} transport={transport} scenario={} conns={} inflight={} secs={secs} calls={} all_calls={} calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} cpu_us_per_call={:.3} user_us_per_call={:.3} sys_us_per_call={:.3} sys_frac={:.3} ctxsw_per_call={:.4} vol_ctxsw_per_call={:.4}",
         s.name,
         s.conns,
         s.inflight,
@@ -436,10 +445,12 @@ fn run_cell(args: &[String]) {
         sys.as_secs_f64() * 1e6 / calls as f64,
         sys.as_secs_f64() / (user + sys).as_secs_f64().max(1e-9),
         ctx as f64 / calls as f64,
+        voluntary as f64 / calls as f64,
     );
 }
 
-type Usage = (Duration, Duration, u64);
+/// User and system CPU time, context switches, voluntary context switches.
+type Usage = (Duration, Duration, u64, u64);
 
 /// Runs `work` between two usage samples taken at the window's edges.
 fn measure_window(window: Window, done: &AtomicBool) -> Usage {
@@ -452,6 +463,7 @@ fn measure_window(window: Window, done: &AtomicBool) -> Usage {
         b.0.saturating_sub(a.0),
         b.1.saturating_sub(a.1),
         b.2.saturating_sub(a.2),
+        b.3.saturating_sub(a.3),
     )
 }
 
@@ -476,7 +488,14 @@ fn rpc_cell(
     let endpoint = server.endpoints()[0].clone();
     let ex = Arc::new(smol::Executor::new());
     let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
-    let threads: Vec<_> = (0..2)
+    // The workload's client runs on two executor threads; RPC_BENCH_CLIENT_THREADS changes
+    // that, to see what the second thread costs (a diagnostic, not a workload cell).
+    let client_threads = std::env::var("RPC_BENCH_CLIENT_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(2)
+        .max(1);
+    let threads: Vec<_> = (0..client_threads)
         .map(|_| {
             let ex = Arc::clone(&ex);
             let stop = stop_rx.clone();

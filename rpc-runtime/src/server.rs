@@ -1,11 +1,12 @@
-//! The server: listeners, connection tasks and dispatch to services, on a smol executor with
-//! one worker thread per core.
+//! The server: listeners, connection tasks and dispatch to services, on one smol executor per
+//! worker thread (one thread per core by default), each connection staying on one of them.
 
 mod call;
 mod conn;
 mod http;
 mod limits;
 mod listener;
+mod pool;
 pub(crate) mod registry;
 mod shutdown;
 mod stats;
@@ -27,8 +28,8 @@ pub use stats::ServerStats;
 use crate::endpoint::Endpoint;
 use crate::service::Service;
 use listener::Listener;
+use pool::{Placed, Pool};
 use registry::Registry;
-use smol::Executor;
 use stats::Counters;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -52,6 +53,7 @@ pub struct ServerBuilder {
     services: Vec<Arc<dyn Service>>,
     limits: Limits,
     workers: Option<usize>,
+    shared_executor: bool,
     unix_mode: Option<u32>,
     http_routes: Option<Arc<dyn HttpRoutes>>,
 }
@@ -70,6 +72,7 @@ impl core::fmt::Debug for ServerBuilder {
             )
             .field("limits", &self.limits)
             .field("workers", &self.workers)
+            .field("shared_executor", &self.shared_executor)
             .field("http_routes", &self.http_routes.is_some())
             .finish()
     }
@@ -97,6 +100,27 @@ impl ServerBuilder {
     /// Sets the number of worker threads (default: one per core).
     pub fn workers(mut self, workers: usize) -> Self {
         self.workers = Some(workers.max(1));
+        self
+    }
+
+    /// Runs one executor shared by every worker thread instead of one per thread (default:
+    /// `false`, one per thread).
+    ///
+    /// By default each worker thread runs its own executor and every connection, with the
+    /// calls it spawns, stays on the one it was given (the one with the fewest connections
+    /// when it was accepted). A call's wake-ups then never cross threads, which saves context
+    /// switches on every call: the bench's one-call-at-a-time scenario (S1) makes ~3 context
+    /// switches per call, client and server together, instead of ~5.2. The price: a handler that blocks its
+    /// thread or computes for long stalls the other connections of that thread (and, on the
+    /// first worker, the accepting of new ones) until it returns, since no other thread takes
+    /// their work.
+    ///
+    /// With a shared executor, idle threads steal work from a busy one, so a blocking or
+    /// CPU-heavy handler delays only its own connection, at the cost of the extra hops
+    /// between threads on every call. Choose it when handlers may block or run long and cannot
+    /// be moved off the executor (`smol::unblock`, a thread pool of their own).
+    pub fn shared_executor(mut self, shared: bool) -> Self {
+        self.shared_executor = shared;
         self
     }
 
@@ -153,6 +177,7 @@ impl ServerBuilder {
                 http_routes: self.http_routes,
             }),
             workers,
+            shared_executor: self.shared_executor,
             shutdown: ShutdownHandle::new(),
         })
     }
@@ -183,6 +208,7 @@ pub struct Server {
     endpoints: Vec<Endpoint>,
     shared: Arc<Shared>,
     workers: usize,
+    shared_executor: bool,
     shutdown: ShutdownHandle,
 }
 
@@ -208,19 +234,25 @@ impl Server {
         ServerStats::new(Arc::clone(&self.shared.counters))
     }
 
-    /// Serves until shut down, on this thread and `workers - 1` more. Returns once every
-    /// connection has finished (or the shutdown grace period ran out) and every Unix socket
-    /// file the server created is removed.
+    /// Serves until shut down, on this thread and `workers - 1` more, each running its own
+    /// executor (or all of them one, see [`ServerBuilder::shared_executor`]); this thread
+    /// also accepts the connections. Returns once every connection has finished (or the
+    /// shutdown grace period ran out) and every Unix socket file the server created is
+    /// removed.
     ///
     /// # Errors
     ///
     /// [`ServeError::Threads`] when worker threads cannot be started.
     pub fn run(self) -> Result<(), ServeError> {
-        let ex = Arc::new(Executor::new());
+        let pool = Arc::new(Pool::new(if self.shared_executor {
+            1
+        } else {
+            self.workers
+        }));
         let (stop, stopped) = smol::channel::bounded::<()>(1);
         let mut threads = Vec::new();
         for i in 1..self.workers {
-            let ex = Arc::clone(&ex);
+            let ex = pool.executor(i);
             let stopped = stopped.clone();
             let handle = thread::Builder::new()
                 .name(format!("rpc-worker-{i}"))
@@ -228,7 +260,8 @@ impl Server {
                 .map_err(ServeError::Threads)?;
             threads.push(handle);
         }
-        smol::block_on(ex.run(self.serve(Arc::clone(&ex))));
+        let ex = pool.executor(0);
+        smol::block_on(ex.run(self.serve(&ex, pool)));
         drop(stop);
         for t in threads {
             let _ = t.join();
@@ -257,7 +290,7 @@ impl Server {
         })
     }
 
-    async fn serve(self, ex: Arc<Executor<'static>>) {
+    async fn serve(self, ex: &smol::Executor<'static>, pool: Arc<Pool>) {
         let (alive, all_done) = smol::channel::bounded::<()>(1);
         let acceptors: Vec<_> = self
             .listeners
@@ -266,7 +299,7 @@ impl Server {
                 ex.spawn(accept_loop(
                     listener,
                     Arc::clone(&self.shared),
-                    Arc::clone(&ex),
+                    Arc::clone(&pool),
                     self.shutdown.clone(),
                     alive.clone(),
                 ))
@@ -295,7 +328,7 @@ impl Server {
 async fn accept_loop(
     listener: Listener,
     shared: Arc<Shared>,
-    ex: Arc<Executor<'static>>,
+    pool: Arc<Pool>,
     shutdown: ShutdownHandle,
     alive: smol::channel::Sender<()>,
 ) {
@@ -319,9 +352,12 @@ async fn accept_loop(
             failing = false;
         }
         let count = shared.counters.connections.fetch_add(1, Ordering::AcqRel) + 1;
+        let placed = pool.place();
+        let ex = placed.executor();
         let guard = ConnectionGuard {
             shared: Arc::clone(&shared),
             _alive: alive.clone(),
+            _placed: placed,
         };
         if count > shared.limits.max_connections {
             ex.spawn(conn::refuse(stream, guard)).detach();
@@ -343,6 +379,8 @@ pub(crate) struct ConnectionGuard {
     shared: Arc<Shared>,
     /// Held while the connection lives; the server waits for every sender to drop.
     _alive: smol::channel::Sender<()>,
+    /// The connection's executor, counted as one of its connections while this lives.
+    _placed: Placed,
 }
 
 impl ConnectionGuard {

@@ -23,11 +23,13 @@
 //! - [`http_attacks`]: the HTTP defects of the old hand-written shim, each tried.
 //! - [`http_json`]: every method in JSON over HTTP, `GET` for read-only ones.
 //! - [`http_routes`]: an application's own HTTP routes beside the built-in ones.
+//! - [`executors`]: connections kept on one worker thread each, or one shared executor.
 
 mod abuse;
 mod balance;
 mod budget;
 mod calls;
+mod executors;
 mod files;
 mod framing;
 mod handlers;

@@ -2,8 +2,8 @@
 //!
 //! A connection is one task. It reads as much as the socket has, parses the complete frames
 //! in the buffer, and starts each call by polling it once right there: a handler that finishes
-//! at once costs no task, no channel and no thread hop. Calls that wait are spawned and report
-//! back over a channel. Replies collect in one buffer that goes out in one write.
+//! at once costs no task, no channel and no thread hop. Calls that wait are spawned on the
+//! connection's own executor (by default its thread's alone) and report back over a channel. Replies collect in one buffer that goes out in one write.
 //!
 //! A batch (frames handled between two writes) ends when the calls running plus the frames
 //! handled reach `max_in_flight`, or the replies reach `write_budget`; the batch is written
@@ -152,6 +152,8 @@ struct Conn {
     stream: Stream,
     /// The client, as handlers see it through `current_peer`.
     peer: Peer,
+    /// The executor the connection was placed on: calls that wait are spawned here, so
+    /// they and their wake-ups stay on the connection's thread (see `server/pool.rs`).
     ex: Arc<Executor<'static>>,
     guard: ConnectionGuard,
     /// This connection's share of the server's calls in flight, brought up to date before
