@@ -110,10 +110,10 @@ impl ServerBuilder {
     /// calls it spawns, stays on the one it was given (the one with the fewest connections
     /// when it was accepted). A call's wake-ups then never cross threads, which saves context
     /// switches on every call: the bench's one-call-at-a-time scenario (S1) makes ~3 context
-    /// switches per call, client and server together, instead of ~5.2. The price: a handler that blocks its
-    /// thread or computes for long stalls the other connections of that thread (and, on the
-    /// first worker, the accepting of new ones) until it returns, since no other thread takes
-    /// their work.
+    /// switches per call, client and server together, instead of ~5.2. The price: a handler
+    /// that blocks its thread or computes for long stalls the other connections of that
+    /// thread (and, on the first worker, the accepting of new ones) until it returns, since
+    /// no other thread takes their work.
     ///
     /// With a shared executor, idle threads steal work from a busy one, so a blocking or
     /// CPU-heavy handler delays only its own connection, at the cost of the extra hops

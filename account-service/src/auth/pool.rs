@@ -90,6 +90,7 @@ struct Queue<K, J, O> {
 
 struct State<K, J, O> {
     lanes: Lanes<K, Task<J, O>>,
+    /// Set when the pool is dropped: the workers finish what is queued and exit.
     closed: bool,
 }
 
@@ -175,33 +176,16 @@ where
     pub(crate) async fn run(&self, key: K, job: J) -> Result<O, Refused> {
         let (done, answer) = smol::channel::bounded(1);
         let refusable = crate::serve::may_refuse();
-        if let Some(room) = self.room.try_acquire_arc() {
-            self.enqueue(key, Task { job, done, room }, refusable)?;
-        } else if refusable {
-            let mut state = self.queue.lock();
-            if state.closed {
-                return Err(Refused::Stopped);
-            }
-            let Some(evicted) = state.lanes.evict_for(&key) else {
-                drop(state);
-                crate::serve::refuse_when_full();
-                self.counters.refused.fetch_add(1, Ordering::Relaxed);
-                return Err(Refused::Full);
-            };
-            let task = Task {
-                job,
-                done,
-                room: evicted.room,
-            };
-            state.lanes.push(key, task, true);
-            drop(state);
-            self.queue.work.notify_one();
-            self.counters.refused.fetch_add(1, Ordering::Relaxed);
-            let _ = evicted.done.try_send(Err(Refused::Full));
-        } else {
-            let room = self.room.acquire_arc().await;
-            self.enqueue(key, Task { job, done, room }, false)?;
-        }
+        let room = match self.room.try_acquire_arc() {
+            Some(room) => room,
+            None if refusable => self.take_a_place(&key)?,
+            None => self.room.acquire_arc().await,
+        };
+        self.queue
+            .lock()
+            .lanes
+            .push(key, Task { job, done, room }, refusable);
+        self.queue.work.notify_one();
         match answer.recv().await {
             Ok(Err(Refused::Full)) => {
                 // Our place went to a client with fewer jobs waiting.
@@ -213,15 +197,22 @@ where
         }
     }
 
-    fn enqueue(&self, key: K, task: Task<J, O>, evictable: bool) -> Result<(), Refused> {
-        let mut state = self.queue.lock();
-        if state.closed {
-            return Err(Refused::Stopped);
+    /// The place in the full queue of the newest job of a lane at least two jobs longer
+    /// than `key`'s (its caller is answered [`Refused::Full`]), or [`Refused::Full`] for this
+    /// caller when there is none.
+    fn take_a_place(&self, key: &K) -> Result<SemaphoreGuardArc, Refused> {
+        let evicted = self.queue.lock().lanes.evict_for(key);
+        self.counters.refused.fetch_add(1, Ordering::Relaxed);
+        match evicted {
+            Some(task) => {
+                let _ = task.done.try_send(Err(Refused::Full));
+                Ok(task.room)
+            }
+            None => {
+                crate::serve::refuse_when_full();
+                Err(Refused::Full)
+            }
         }
-        state.lanes.push(key, task, evictable);
-        drop(state);
-        self.queue.work.notify_one();
-        Ok(())
     }
 
     /// The counters so far.
