@@ -1,15 +1,19 @@
 //! The RPC benchmark of `shared/bench/WORKLOAD.md`: scenarios S1–S3 over TCP and Unix sockets,
 //! `peer=rpc-runtime` (real `#[derive(Wire)]` messages, a real `#[service]`, the generated
-//! client) against `peer=raw` (blocking sockets, one thread per connection) in the same run.
+//! client) against `peer=raw` (blocking sockets, one thread per connection) and `peer=smol-raw`
+//! (the same raw frames over async-io sockets on smol executors, no framework) in the same run.
+//! smol-raw against raw is what async-io and the executor cost; rpc-runtime against smol-raw is
+//! what the framework itself costs.
 //!
 //! ```sh
 //! cargo bench -p rpc-runtime --bench rpc -- [S1|S2|S3|all] [tcp|uds|all] [--secs N] [--reps N]
 //! cargo bench -p rpc-runtime --bench rpc -- idle [tcp|uds|all] [--conns N] [--reps N]
 //! ```
 //!
-//! Every cell runs in a fresh process (this binary re-runs itself with `--cell`), repetitions
-//! in rep-major order; each cell prints one `peer=... calls_per_s=...` line, and a summary of
-//! medians and ratios to `raw` follows.
+//! Every cell runs in a fresh process (this binary re-runs itself with
+//! `--cell PEER SCENARIO TRANSPORT SECS`), repetitions in rep-major order; each cell prints one
+//! `peer=... calls_per_s=...` line, and a summary of medians and ratios between the peers
+//! follows.
 //!
 //! The `idle` scenario (not part of `all`) opens `--conns` connections (default 10,000) that
 //! each make one ping and then stay idle, and reports the server's resident memory growth per
@@ -19,9 +23,13 @@
 
 use hdrhistogram::Histogram;
 use rpc_runtime::{Client, Endpoint, Server, Wire, service};
+use smol::Async;
+use smol::io::{AsyncRead, AsyncReadExt as _, AsyncWrite, AsyncWriteExt as _};
+use std::collections::VecDeque;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::Path;
 use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -76,6 +84,8 @@ fn respond(r: &BenchRequest) -> BenchResponse {
 
 const NAME: [u8; 32] = *b"alice-account-0000000000000000!!";
 const WARMUP: Duration = Duration::from_secs(1);
+/// The peers of every cell, in the order a repetition runs them.
+const PEERS: [&str; 3] = ["raw", "smol-raw", "rpc-runtime"];
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 enum Transport {
@@ -115,6 +125,17 @@ struct Window {
     end: Instant,
 }
 
+impl Window {
+    /// A window of `measured` that opens after the warm-up plus `extra`, counted from now.
+    fn after_warmup(extra: Duration, measured: Duration) -> Window {
+        let start = Instant::now() + WARMUP + extra;
+        Window {
+            start,
+            end: start + measured,
+        }
+    }
+}
+
 /// What one caller measured.
 struct Tally {
     calls: u64,
@@ -141,6 +162,17 @@ impl Tally {
             self.hist.saturating_record_n(ns.max(1), n);
             self.calls += n;
         }
+    }
+
+    /// All the callers' tallies in one.
+    fn sum(tallies: impl IntoIterator<Item = Tally>) -> Tally {
+        let mut total = Tally::new();
+        for t in tallies {
+            total.calls += t.calls;
+            total.all += t.all;
+            total.hist.add(&t.hist).expect("same bounds");
+        }
+        total
     }
 }
 
@@ -274,7 +306,7 @@ fn main() {
     for _rep in 0..reps {
         for s in &scenarios {
             for t in &transports {
-                for peer in ["raw", "rpc-runtime"] {
+                for peer in PEERS {
                     let out = Command::new(&exe)
                         .args([
                             "--cell",
@@ -326,8 +358,18 @@ fn median(mut v: Vec<f64>) -> (f64, f64, f64) {
     )
 }
 
+/// One peer's medians in one cell of the summary.
+struct PeerSummary {
+    calls_per_s: f64,
+    p99_us: f64,
+    /// The peer's part of the summary line.
+    text: String,
+}
+
 fn summarize(lines: &[String]) {
-    println!("\nsummary: medians (min..max) over repetitions; ratios are rpc-runtime / raw");
+    println!(
+        "\nsummary: medians (min..max) over repetitions; ratio and p99 ratio are rpc-runtime / raw; the last two are calls/s ratios"
+    );
     let mut cells: Vec<(String, String)> = Vec::new();
     for l in lines {
         let key = (
@@ -339,34 +381,48 @@ fn summarize(lines: &[String]) {
         }
     }
     for (transport, scenario) in cells {
-        let pick = |peer: &str, key: &str| -> Vec<f64> {
-            lines
-                .iter()
-                .filter(|l| {
-                    text_field(l, "peer") == peer
-                        && text_field(l, "transport") == transport
-                        && text_field(l, "scenario") == scenario
-                })
-                .filter_map(|l| field(l, key))
-                .collect()
+        let peer = |peer: &str| -> PeerSummary {
+            let pick = |key: &str| -> Vec<f64> {
+                lines
+                    .iter()
+                    .filter(|l| {
+                        text_field(l, "peer") == peer
+                            && text_field(l, "transport") == transport
+                            && text_field(l, "scenario") == scenario
+                    })
+                    .filter_map(|l| field(l, key))
+                    .collect()
+            };
+            let mid = |key: &str| median(pick(key)).0;
+            let (calls_per_s, min, max) = median(pick("calls_per_s"));
+            let p99_us = mid("p99_us");
+            let text = format!(
+                "{peer} {calls_per_s:.0}/s ({min:.0}..{max:.0}) p99 {p99_us:.1}us cpu {:.2}us/call user/sys {:.2}/{:.2}us ctxsw {:.2} (voluntary {:.2})",
+                mid("cpu_us_per_call"),
+                mid("user_us_per_call"),
+                mid("sys_us_per_call"),
+                mid("ctxsw_per_call"),
+                mid("vol_ctxsw_per_call"),
+            );
+            PeerSummary {
+                calls_per_s,
+                p99_us,
+                text,
+            }
         };
-        let (raw, rmin, rmax) = median(pick("raw", "calls_per_s"));
-        let (ours, omin, omax) = median(pick("rpc-runtime", "calls_per_s"));
-        let (raw_p99, _, _) = median(pick("raw", "p99_us"));
-        let (our_p99, _, _) = median(pick("rpc-runtime", "p99_us"));
-        let (our_cpu, _, _) = median(pick("rpc-runtime", "cpu_us_per_call"));
-        let (our_user, _, _) = median(pick("rpc-runtime", "user_us_per_call"));
-        let (our_sys, _, _) = median(pick("rpc-runtime", "sys_us_per_call"));
-        let (our_ctx, _, _) = median(pick("rpc-runtime", "ctxsw_per_call"));
-        let (our_vol, _, _) = median(pick("rpc-runtime", "vol_ctxsw_per_call"));
-        let (raw_user, _, _) = median(pick("raw", "user_us_per_call"));
-        let (raw_sys, _, _) = median(pick("raw", "sys_us_per_call"));
-        let (raw_ctx, _, _) = median(pick("raw", "ctxsw_per_call"));
-        let (raw_vol, _, _) = median(pick("raw", "vol_ctxsw_per_call"));
+        let raw = peer("raw");
+        let smol = peer("smol-raw");
+        let ours = peer("rpc-runtime");
+        let ratio = |a: &PeerSummary, b: &PeerSummary| a.calls_per_s / b.calls_per_s.max(1.0);
         println!(
-            "{transport} {scenario}: raw {raw:.0}/s ({rmin:.0}..{rmax:.0}) p99 {raw_p99:.1}us user/sys {raw_user:.2}/{raw_sys:.2}us ctxsw {raw_ctx:.2} (voluntary {raw_vol:.2}) | rpc-runtime {ours:.0}/s ({omin:.0}..{omax:.0}) p99 {our_p99:.1}us cpu {our_cpu:.2}us/call user/sys {our_user:.2}/{our_sys:.2}us ctxsw {our_ctx:.2} (voluntary {our_vol:.2}) | ratio {:.2}, p99 ratio {:.2}",
-            ours / raw.max(1.0),
-            our_p99 / raw_p99.max(0.001)
+            "{transport} {scenario}: {} | {} | {} | ratio {:.2}, p99 ratio {:.2} | rpc-runtime/smol-raw {:.2}, smol-raw/raw {:.2}",
+            raw.text,
+            smol.text,
+            ours.text,
+            ratio(&ours, &raw),
+            ours.p99_us / raw.p99_us.max(0.001),
+            ratio(&ours, &smol),
+            ratio(&smol, &raw),
         );
     }
 }
@@ -421,7 +477,9 @@ fn run_cell(args: &[String]) {
     let measured = Duration::from_secs(secs);
     let (tally, cpu) = match peer.as_str() {
         "raw" => raw_cell(s, t, &sock, measured),
-        _ => rpc_cell(s, t, &sock, measured),
+        "smol-raw" => smol_raw_cell(s, t, &sock, measured),
+        "rpc-runtime" => rpc_cell(s, t, &sock, measured),
+        other => panic!("unknown peer {other:?}; expected one of {PEERS:?}"),
     };
     let _ = std::fs::remove_dir_all(&dir);
     let calls = tally.calls.max(1);
@@ -467,12 +525,49 @@ fn measure_window(window: Window, done: &AtomicBool) -> Usage {
     )
 }
 
-fn rpc_cell(
-    s: Scenario,
-    t: Transport,
-    sock: &std::path::Path,
-    measured: Duration,
-) -> (Tally, Usage) {
+/// A smol executor run by its own threads until [`Pool::stop`].
+struct Pool {
+    ex: Arc<smol::Executor<'static>>,
+    stop: smol::channel::Sender<()>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Pool {
+    fn new(threads: usize) -> Pool {
+        let ex = Arc::new(smol::Executor::new());
+        let (stop, stopped) = smol::channel::bounded::<()>(1);
+        let threads = (0..threads)
+            .map(|_| {
+                let ex = Arc::clone(&ex);
+                let stopped = stopped.clone();
+                std::thread::spawn(move || {
+                    let _ = smol::block_on(ex.run(stopped.recv()));
+                })
+            })
+            .collect();
+        Pool { ex, stop, threads }
+    }
+
+    /// Ends every thread's run loop and waits for them.
+    fn stop(self) {
+        drop(self.stop);
+        for th in self.threads {
+            let _ = th.join();
+        }
+    }
+}
+
+/// How many threads a client's executor gets: the workload's two, or RPC_BENCH_CLIENT_THREADS
+/// to see what the second thread costs (a diagnostic, not a workload cell).
+fn client_threads() -> usize {
+    std::env::var("RPC_BENCH_CLIENT_THREADS")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+        .unwrap_or(2)
+        .max(1)
+}
+
+fn rpc_cell(s: Scenario, t: Transport, sock: &Path, measured: Duration) -> (Tally, Usage) {
     let endpoint = match t {
         Transport::Tcp => "tcp://127.0.0.1:0".parse().expect("endpoint"),
         Transport::Uds => Endpoint::unix(sock),
@@ -486,27 +581,8 @@ fn rpc_cell(
         .spawn()
         .expect("spawn");
     let endpoint = server.endpoints()[0].clone();
-    let ex = Arc::new(smol::Executor::new());
-    let (stop_tx, stop_rx) = smol::channel::bounded::<()>(1);
-    // The workload's client runs on two executor threads; RPC_BENCH_CLIENT_THREADS changes
-    // that, to see what the second thread costs (a diagnostic, not a workload cell).
-    let client_threads = std::env::var("RPC_BENCH_CLIENT_THREADS")
-        .ok()
-        .and_then(|v| v.parse::<usize>().ok())
-        .unwrap_or(2)
-        .max(1);
-    let threads: Vec<_> = (0..client_threads)
-        .map(|_| {
-            let ex = Arc::clone(&ex);
-            let stop = stop_rx.clone();
-            std::thread::spawn(move || smol::block_on(ex.run(stop.recv())))
-        })
-        .collect();
-    let start = Instant::now() + WARMUP;
-    let window = Window {
-        start,
-        end: start + measured,
-    };
+    let pool = Pool::new(client_threads());
+    let window = Window::after_warmup(Duration::ZERO, measured);
     let done = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
     for c in 0..s.conns {
@@ -519,7 +595,7 @@ fn rpc_cell(
             // Made here, not in the task: a histogram zeroes ~240 kB, which under valgrind
             // would hold up the first calls of the window for seconds.
             let mut tally = Tally::new();
-            tasks.push(ex.spawn(async move {
+            tasks.push(pool.ex.spawn(async move {
                 let mut n = 0u32;
                 while !done.load(Ordering::Relaxed) {
                     let req = request(base | (n & 0x00ff_ffff));
@@ -535,22 +611,13 @@ fn rpc_cell(
         }
     }
     let cpu = measure_window(window, &done);
-    let mut total = Tally::new();
-    for task in tasks {
-        let t = smol::block_on(task);
-        total.calls += t.calls;
-        total.all += t.all;
-        total.hist.add(&t.hist).expect("same bounds");
-    }
-    drop(stop_tx);
-    for th in threads {
-        let _ = th.join();
-    }
+    let total = Tally::sum(tasks.into_iter().map(smol::block_on));
+    pool.stop();
     server.stop();
     (total, cpu)
 }
 
-/// One raw frame: u32 little-endian payload length, then the payload.
+/// One raw request frame: u32 little-endian payload length, then the payload.
 fn raw_request(id: u32) -> [u8; 48] {
     let mut f = [0u8; 48];
     f[..4].copy_from_slice(&44u32.to_le_bytes());
@@ -561,34 +628,74 @@ fn raw_request(id: u32) -> [u8; 48] {
     f
 }
 
-fn raw_serve<S: Read + Write>(mut s: S) {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut filled = 0;
-    let mut out = Vec::with_capacity(64 * 1024);
-    loop {
-        let n = match s.read(&mut buf[filled..]) {
-            Ok(0) | Err(_) => return,
-            Ok(n) => n,
-        };
-        filled += n;
-        let mut at = 0;
-        while filled - at >= 48 {
-            let p = &buf[at + 4..at + 48];
-            let id = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes"));
-            let amount = i64::from_le_bytes(p[4..12].try_into().expect("8 bytes"));
-            out.extend_from_slice(&13u32.to_le_bytes());
-            out.extend_from_slice(&id.to_le_bytes());
-            out.extend_from_slice(&(amount * 2).to_le_bytes());
-            out.push(1);
-            at += 48;
+/// [`check`] for a raw response frame `r` (17 bytes, its length prefix included) to request
+/// `id`.
+fn check_raw(id: u32, r: &[u8]) {
+    let rid = u32::from_le_bytes(r[4..8].try_into().expect("4 bytes"));
+    let bal = i64::from_le_bytes(r[8..16].try_into().expect("8 bytes"));
+    let amount = i64::from(id) * 3 + 1;
+    assert!(
+        rid == id && bal == amount * 2 && r[16] == 1,
+        "bad raw response {r:?} to request {id}"
+    );
+}
+
+/// The buffers of one raw server connection: the bytes read and not yet answered, and the
+/// responses to the last read.
+struct RawServer {
+    buf: Vec<u8>,
+    filled: usize,
+    out: Vec<u8>,
+}
+
+impl RawServer {
+    fn new() -> RawServer {
+        RawServer {
+            buf: vec![0u8; 64 * 1024],
+            filled: 0,
+            out: Vec::with_capacity(64 * 1024),
         }
-        buf.copy_within(at..filled, 0);
-        filled -= at;
-        if !out.is_empty() {
-            if s.write_all(&out).is_err() {
-                return;
-            }
-            out.clear();
+    }
+
+    /// Where the next read goes.
+    fn space(&mut self) -> &mut [u8] {
+        &mut self.buf[self.filled..]
+    }
+
+    /// Takes `n` bytes just read into [`RawServer::space`] and answers every complete request
+    /// frame: the responses, to go out in one write (empty if no frame is complete yet).
+    fn answer(&mut self, n: usize) -> &[u8] {
+        self.filled += n;
+        self.out.clear();
+        let at = raw_answer(&self.buf[..self.filled], &mut self.out);
+        self.buf.copy_within(at..self.filled, 0);
+        self.filled -= at;
+        &self.out
+    }
+}
+
+/// Appends to `out` the response to every complete request frame in `buf`; returns the bytes
+/// those frames take. (Apart from `self`, so that the compiler knows `out` cannot move `buf`.)
+fn raw_answer(buf: &[u8], out: &mut Vec<u8>) -> usize {
+    let mut at = 0;
+    while buf.len() - at >= 48 {
+        let p = &buf[at + 4..at + 48];
+        let id = u32::from_le_bytes(p[0..4].try_into().expect("4 bytes"));
+        let amount = i64::from_le_bytes(p[4..12].try_into().expect("8 bytes"));
+        out.extend_from_slice(&13u32.to_le_bytes());
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&(amount * 2).to_le_bytes());
+        out.push(1);
+        at += 48;
+    }
+    at
+}
+
+fn raw_serve<S: Read + Write>(mut s: S) {
+    let mut conn = RawServer::new();
+    while let Ok(n @ 1..) = s.read(conn.space()) {
+        if s.write_all(conn.answer(n)).is_err() {
+            return;
         }
     }
 }
@@ -619,79 +726,179 @@ fn raw_client<S: Read + Write>(
         s.read_exact(&mut inbuf).expect("read");
         let finished = Instant::now();
         for (i, id) in ids.iter().enumerate() {
-            let r = &inbuf[i * 17..(i + 1) * 17];
-            let rid = u32::from_le_bytes(r[4..8].try_into().expect("4 bytes"));
-            let bal = i64::from_le_bytes(r[8..16].try_into().expect("8 bytes"));
-            let amount = i64::from(*id) * 3 + 1;
-            assert!(
-                rid == *id && bal == amount * 2 && r[16] == 1,
-                "bad raw response"
-            );
+            check_raw(*id, &inbuf[i * 17..(i + 1) * 17]);
         }
         tally.record(&window, started, finished, k as u64);
     }
     tally
 }
 
-fn raw_cell(
-    s: Scenario,
-    t: Transport,
-    sock: &std::path::Path,
-    measured: Duration,
-) -> (Tally, Usage) {
-    let start = Instant::now() + WARMUP + Duration::from_millis(100);
-    let window = Window {
-        start,
-        end: start + measured,
-    };
+fn raw_cell(s: Scenario, t: Transport, sock: &Path, measured: Duration) -> (Tally, Usage) {
+    let window = Window::after_warmup(Duration::from_millis(100), measured);
     let done = Arc::new(AtomicBool::new(false));
-    let mut clients = Vec::new();
-    match t {
-        Transport::Tcp => {
-            let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-            let addr = listener.local_addr().expect("addr");
+    let (listener, endpoint) = Listener::bind(t, sock);
+    listener.serve_each(|conn| {
+        std::thread::spawn(move || raw_serve(conn));
+    });
+    let clients: Vec<_> = (0..s.conns)
+        .map(|c| {
+            let conn = Conn::connect(&endpoint);
+            let done = Arc::clone(&done);
+            let tally = Tally::new();
             std::thread::spawn(move || {
-                for s in listener.incoming().flatten() {
-                    let _ = s.set_nodelay(true);
-                    std::thread::spawn(move || raw_serve(s));
-                }
-            });
-            for c in 0..s.conns {
-                let stream = TcpStream::connect(addr).expect("connect");
-                stream.set_nodelay(true).expect("nodelay");
-                let done = Arc::clone(&done);
-                let tally = Tally::new();
-                clients.push(std::thread::spawn(move || {
-                    raw_client(stream, (c as u32) << 24, s.inflight, window, &done, tally)
-                }));
-            }
-        }
-        Transport::Uds => {
-            let listener = UnixListener::bind(sock).expect("bind");
-            std::thread::spawn(move || {
-                for s in listener.incoming().flatten() {
-                    std::thread::spawn(move || raw_serve(s));
-                }
-            });
-            for c in 0..s.conns {
-                let stream = UnixStream::connect(sock).expect("connect");
-                let done = Arc::clone(&done);
-                let tally = Tally::new();
-                clients.push(std::thread::spawn(move || {
-                    raw_client(stream, (c as u32) << 24, s.inflight, window, &done, tally)
-                }));
-            }
-        }
-    }
+                raw_client(conn, (c as u32) << 24, s.inflight, window, &done, tally)
+            })
+        })
+        .collect();
     let cpu = measure_window(window, &done);
-    let mut total = Tally::new();
-    for c in clients {
-        let t = c.join().expect("client thread");
-        total.calls += t.calls;
-        total.all += t.all;
-        total.hist.add(&t.hist).expect("same bounds");
-    }
+    let total = Tally::sum(
+        clients
+            .into_iter()
+            .map(|c| c.join().expect("client thread")),
+    );
     (total, cpu)
+}
+
+/// A socket that async-io drives, of either kind.
+trait AsyncStream: AsyncRead + AsyncWrite + Unpin + Send {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send> AsyncStream for T {}
+
+/// The smol-raw server's task for one connection: [`raw_serve`] on an async-io socket.
+async fn smol_raw_serve(mut s: Box<dyn AsyncStream>) {
+    let mut conn = RawServer::new();
+    while let Ok(n @ 1..) = s.read(conn.space()).await {
+        if s.write_all(conn.answer(n)).await.is_err() {
+            return;
+        }
+    }
+}
+
+/// The smol-raw client's task for one connection: a sliding window of `k` requests in flight.
+/// Each response read makes a new request, and the requests made from one read go out in one
+/// write; a call's latency runs from just before that write to the read that brings its
+/// response.
+async fn smol_raw_client(
+    mut s: Box<dyn AsyncStream>,
+    base: u32,
+    k: usize,
+    window: Window,
+    done: Arc<AtomicBool>,
+    mut tally: Tally,
+) -> Tally {
+    let mut n = 0u32;
+    let mut next_id = move || {
+        let id = base | (n & 0x00ff_ffff);
+        n = n.wrapping_add(1);
+        id
+    };
+    // The requests in flight, oldest first (the server answers in order), each with the
+    // time its write started.
+    let mut sent: VecDeque<(u32, Instant)> = VecDeque::with_capacity(k);
+    let mut fresh: Vec<u32> = (0..k).map(|_| next_id()).collect();
+    let mut out = Vec::with_capacity(48 * k);
+    // At most k responses are owed, so they always fit.
+    let mut inbuf = vec![0u8; 17 * k];
+    let mut filled = 0;
+    loop {
+        out.clear();
+        for id in &fresh {
+            out.extend_from_slice(&raw_request(*id));
+        }
+        let started = Instant::now();
+        sent.extend(fresh.drain(..).map(|id| (id, started)));
+        s.write_all(&out).await.expect("write");
+        let got = s.read(&mut inbuf[filled..]).await.expect("read");
+        assert!(got > 0, "the smol-raw server closed the connection");
+        let finished = Instant::now();
+        filled += got;
+        let mut at = 0;
+        while filled - at >= 17 {
+            let (id, started) = sent.pop_front().expect("a response to a request in flight");
+            check_raw(id, &inbuf[at..at + 17]);
+            tally.record(&window, started, finished, 1);
+            at += 17;
+        }
+        inbuf.copy_within(at..filled, 0);
+        filled -= at;
+        if done.load(Ordering::Relaxed) {
+            return tally;
+        }
+        fresh.extend((0..at / 17).map(|_| next_id()));
+    }
+}
+
+/// The smol-raw peer: raw frames over async-io sockets, no framework. The server is a smol
+/// executor on two threads with one task per connection (connections are accepted on a thread
+/// of their own, before the window, as for raw); the client is an executor of its own (two
+/// threads, or `RPC_BENCH_CLIENT_THREADS`) with one task per connection.
+fn smol_raw_cell(s: Scenario, t: Transport, sock: &Path, measured: Duration) -> (Tally, Usage) {
+    let server = Pool::new(2);
+    let (listener, endpoint) = Listener::bind(t, sock);
+    let ex = Arc::clone(&server.ex);
+    listener.serve_each(move |conn| ex.spawn(smol_raw_serve(conn.into_async())).detach());
+    let pool = Pool::new(client_threads());
+    let conns: Vec<Conn> = (0..s.conns).map(|_| Conn::connect(&endpoint)).collect();
+    let window = Window::after_warmup(Duration::ZERO, measured);
+    let done = Arc::new(AtomicBool::new(false));
+    let tasks: Vec<_> = conns
+        .into_iter()
+        .enumerate()
+        .map(|(c, conn)| {
+            let base = (c as u32) << 24;
+            let done = Arc::clone(&done);
+            let tally = Tally::new();
+            let client = smol_raw_client(conn.into_async(), base, s.inflight, window, done, tally);
+            pool.ex.spawn(client)
+        })
+        .collect();
+    let cpu = measure_window(window, &done);
+    let total = Tally::sum(tasks.into_iter().map(smol::block_on));
+    pool.stop();
+    server.stop();
+    (total, cpu)
+}
+
+/// A listening socket of either kind.
+enum Listener {
+    Tcp(TcpListener),
+    Uds(UnixListener),
+}
+
+impl Listener {
+    /// Listens on an ephemeral loopback port, or at `sock`; returns the listener and the
+    /// endpoint to connect to.
+    fn bind(t: Transport, sock: &Path) -> (Listener, Endpoint) {
+        match t {
+            Transport::Tcp => {
+                let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+                let addr = l.local_addr().expect("addr");
+                (Listener::Tcp(l), Endpoint::tcp(addr))
+            }
+            Transport::Uds => {
+                let l = UnixListener::bind(sock).expect("bind");
+                (Listener::Uds(l), Endpoint::unix(sock))
+            }
+        }
+    }
+
+    /// Accepts connections on a thread of its own, for ever, and hands each to `serve`; TCP
+    /// ones with TCP_NODELAY on.
+    fn serve_each(self, mut serve: impl FnMut(Conn) + Send + 'static) {
+        std::thread::spawn(move || {
+            loop {
+                let conn = match &self {
+                    Listener::Tcp(l) => l.accept().map(|(s, _)| {
+                        let _ = s.set_nodelay(true);
+                        Conn::Tcp(s)
+                    }),
+                    Listener::Uds(l) => l.accept().map(|(s, _)| Conn::Uds(s)),
+                };
+                if let Ok(conn) = conn {
+                    serve(conn);
+                }
+            }
+        });
+    }
 }
 
 /// This process's resident set size in KiB, from `/proc/self/status`.
@@ -721,29 +928,31 @@ fn raise_open_files(wanted: u64) {
     );
 }
 
-/// A blocking client socket of either kind.
-enum Idle {
+/// A blocking socket of either kind.
+enum Conn {
     Tcp(TcpStream),
     Uds(UnixStream),
 }
 
-impl Idle {
-    fn connect(endpoint: &Endpoint) -> Idle {
+impl Conn {
+    /// Connects to `endpoint`, with TCP_NODELAY on TCP.
+    fn connect(endpoint: &Endpoint) -> Conn {
         match endpoint {
             Endpoint::Tcp(addr) => {
                 let s = TcpStream::connect(addr.as_str()).expect("connect");
                 s.set_nodelay(true).expect("nodelay");
-                Idle::Tcp(s)
+                Conn::Tcp(s)
             }
-            Endpoint::Unix(path) => Idle::Uds(UnixStream::connect(path).expect("connect")),
+            Endpoint::Unix(path) => Conn::Uds(UnixStream::connect(path).expect("connect")),
             other => panic!("unexpected endpoint {other}"),
         }
     }
 
-    fn stream(&mut self) -> &mut dyn ReadWrite {
+    /// The same socket, non-blocking, registered with async-io.
+    fn into_async(self) -> Box<dyn AsyncStream> {
         match self {
-            Idle::Tcp(s) => s,
-            Idle::Uds(s) => s,
+            Conn::Tcp(s) => Box::new(Async::new(s).expect("async-io tcp socket")),
+            Conn::Uds(s) => Box::new(Async::new(s).expect("async-io unix socket")),
         }
     }
 
@@ -751,17 +960,36 @@ impl Idle {
     fn ping(&mut self) {
         use rpc_runtime::frame::{FrameKind, Header};
         let ping = Header::new(FrameKind::Ping, 1).pack();
-        self.stream().write_all(&ping).expect("ping");
+        self.write_all(&ping).expect("ping");
     }
 
     fn pong(&mut self) {
         let mut pong = [0u8; rpc_runtime::frame::Header::SIZE];
-        self.stream().read_exact(&mut pong).expect("pong");
+        self.read_exact(&mut pong).expect("pong");
     }
 }
 
-trait ReadWrite: Read + Write {}
-impl<T: Read + Write> ReadWrite for T {}
+impl Read for Conn {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.read(buf),
+            Conn::Uds(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Conn {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Conn::Tcp(s) => s.write(buf),
+            Conn::Uds(s) => s.write(buf),
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
 
 /// The client side of the idle scenario, in its own process (both ends of 10,000 connections
 /// in one process would pass common open-file limits): once told `go` on stdin, opens
@@ -779,9 +1007,9 @@ fn idle_clients(args: &[String]) {
     let mut line = String::new();
     println!("ready");
     stdin.read_line(&mut line).expect("go");
-    let mut clients: Vec<Idle> = (0..conns)
+    let mut clients: Vec<Conn> = (0..conns)
         .map(|_| {
-            let mut c = Idle::connect(&endpoint);
+            let mut c = Conn::connect(&endpoint);
             c.ping();
             c
         })
@@ -795,7 +1023,7 @@ fn idle_clients(args: &[String]) {
 
 /// The idle scenario: `conns` connections that ping once and then wait; prints the server's
 /// RSS growth per connection and the time it took to accept them.
-fn idle_cell(t: Transport, sock: &std::path::Path, conns: usize) {
+fn idle_cell(t: Transport, sock: &Path, conns: usize) {
     use std::io::BufRead as _;
     use std::process::Stdio;
     raise_open_files(conns as u64 + 1024);
@@ -819,7 +1047,7 @@ fn idle_cell(t: Transport, sock: &std::path::Path, conns: usize) {
     let stats = server.stats();
     // Warm up: the server's threads, allocator arenas and reactor exist before the baseline.
     {
-        let mut c = Idle::connect(&endpoint);
+        let mut c = Conn::connect(&endpoint);
         c.ping();
         c.pong();
     }
