@@ -31,8 +31,8 @@ use listener::Listener;
 use pool::{Placed, Pool};
 use registry::Registry;
 use stats::Counters;
-use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Weak};
 use std::thread;
 
 /// Builds a [`Server`]: endpoints to listen on, services to serve, limits.
@@ -238,7 +238,9 @@ impl Server {
     /// executor (or all of them one, see [`ServerBuilder::shared_executor`]); this thread
     /// also accepts the connections. Returns once every connection has finished (or the
     /// shutdown grace period ran out) and every Unix socket file the server created is
-    /// removed.
+    /// removed. What is left then (a connection that did not finish in time, calls still
+    /// running) is dropped before it returns: its socket is closed and handlers' futures are
+    /// dropped, as when a call is cancelled.
     ///
     /// # Errors
     ///
@@ -256,16 +258,22 @@ impl Server {
             let stopped = stopped.clone();
             let handle = thread::Builder::new()
                 .name(format!("rpc-worker-{i}"))
-                .spawn(move || smol::block_on(ex.run(stopped.recv())))
+                .spawn(move || pool::run(&ex, stopped.recv()))
                 .map_err(ServeError::Threads)?;
             threads.push(handle);
         }
         let ex = pool.executor(0);
-        smol::block_on(ex.run(self.serve(&ex, pool)));
+        pool::run(&ex, self.serve(&ex, Arc::downgrade(&pool)));
         drop(stop);
         for t in threads {
             let _ = t.join();
         }
+        // No thread runs the executors now, and no task holds one (see `server/pool.rs`):
+        // these are the last handles, and dropping them drops every task left on them (a
+        // connection still draining when the grace period ran out, its calls), with the
+        // sockets, buffers and services they hold.
+        drop(ex);
+        drop(pool);
         Ok(())
     }
 
@@ -290,7 +298,9 @@ impl Server {
         })
     }
 
-    async fn serve(self, ex: &smol::Executor<'static>, pool: Arc<Pool>) {
+    /// Accepts connections until shut down, then waits for them. The acceptors are tasks
+    /// and reach the pool through a `Weak`, so as not to keep their executor alive.
+    async fn serve(self, ex: &smol::Executor<'static>, pool: Weak<Pool>) {
         let (alive, all_done) = smol::channel::bounded::<()>(1);
         let acceptors: Vec<_> = self
             .listeners
@@ -299,7 +309,7 @@ impl Server {
                 ex.spawn(accept_loop(
                     listener,
                     Arc::clone(&self.shared),
-                    Arc::clone(&pool),
+                    Weak::clone(&pool),
                     self.shutdown.clone(),
                     alive.clone(),
                 ))
@@ -328,7 +338,7 @@ impl Server {
 async fn accept_loop(
     listener: Listener,
     shared: Arc<Shared>,
-    pool: Arc<Pool>,
+    pool: Weak<Pool>,
     shutdown: ShutdownHandle,
     alive: smol::channel::Sender<()>,
 ) {
@@ -351,9 +361,12 @@ async fn accept_loop(
             tracing::info!("accepting connections again");
             failing = false;
         }
+        let Some(pool) = pool.upgrade() else {
+            // The server has stopped (the acceptor is cancelled before that, so not reached).
+            return;
+        };
         let count = shared.counters.connections.fetch_add(1, Ordering::AcqRel) + 1;
-        let placed = pool.place();
-        let ex = placed.executor();
+        let (placed, ex) = pool.place();
         let guard = ConnectionGuard {
             shared: Arc::clone(&shared),
             _alive: alive.clone(),
@@ -363,13 +376,8 @@ async fn accept_loop(
             ex.spawn(conn::refuse(stream, guard)).detach();
             continue;
         }
-        ex.spawn(conn::serve(
-            stream,
-            Arc::clone(&ex),
-            shutdown.clone(),
-            guard,
-        ))
-        .detach();
+        ex.spawn(conn::serve(stream, shutdown.clone(), guard))
+            .detach();
     }
 }
 
@@ -379,7 +387,8 @@ pub(crate) struct ConnectionGuard {
     shared: Arc<Shared>,
     /// Held while the connection lives; the server waits for every sender to drop.
     _alive: smol::channel::Sender<()>,
-    /// The connection's executor, counted as one of its connections while this lives.
+    /// The connection's place: counted as one of its executor's connections while this
+    /// lives.
     _placed: Placed,
 }
 

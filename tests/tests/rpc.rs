@@ -24,6 +24,7 @@
 //! - [`http_json`]: every method in JSON over HTTP, `GET` for read-only ones.
 //! - [`http_routes`]: an application's own HTTP routes beside the built-in ones.
 //! - [`executors`]: connections kept on one worker thread each, or one shared executor.
+//! - [`teardown`]: a stopped server has dropped every task, even stuck ones.
 
 mod abuse;
 mod balance;
@@ -43,4 +44,5 @@ mod load;
 mod shutdown;
 mod stats;
 mod support;
+mod teardown;
 mod timeouts;

@@ -3,7 +3,9 @@
 //! A connection is one task. It reads as much as the socket has, parses the complete frames
 //! in the buffer, and starts each call by polling it once right there: a handler that finishes
 //! at once costs no task, no channel and no thread hop. Calls that wait are spawned on the
-//! connection's own executor (by default its thread's alone) and report back over a channel. Replies collect in one buffer that goes out in one write.
+//! connection's own executor (by default its thread's alone; the connection does not hold it,
+//! see `server/pool.rs`) and report back over a channel. Replies collect in one buffer that
+//! goes out in one write.
 //!
 //! A batch (frames handled between two writes) ends when the calls running plus the frames
 //! handled reach `max_in_flight`, or the replies reach `write_budget`; the batch is written
@@ -39,7 +41,7 @@ use smol::channel::{Receiver, Sender, unbounded};
 use smol::future::FutureExt as _;
 use smol::io::{AsyncRead, AsyncWriteExt as _};
 use smol::stream::Stream as _;
-use smol::{Executor, Task, Timer};
+use smol::{Task, Timer};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -73,18 +75,12 @@ pub(crate) async fn refuse(mut stream: Stream, guard: ConnectionGuard) {
 }
 
 /// Serves one connection until it closes, times out, or the server shuts down.
-pub(crate) async fn serve(
-    stream: Stream,
-    ex: Arc<Executor<'static>>,
-    shutdown: ShutdownHandle,
-    guard: ConnectionGuard,
-) {
+pub(crate) async fn serve(stream: Stream, shutdown: ShutdownHandle, guard: ConnectionGuard) {
     let (done_tx, done_rx) = unbounded();
     let calls = CallCount::new(Arc::clone(&guard.shared().counters));
     let mut conn = Conn {
         peer: Peer::of(&stream),
         stream,
-        ex,
         guard,
         calls,
         rbuf: Vec::new(),
@@ -152,9 +148,6 @@ struct Conn {
     stream: Stream,
     /// The client, as handlers see it through `current_peer`.
     peer: Peer,
-    /// The executor the connection was placed on: calls that wait are spawned here, so
-    /// they and their wake-ups stay on the connection's thread (see `server/pool.rs`).
-    ex: Arc<Executor<'static>>,
     guard: ConnectionGuard,
     /// This connection's share of the server's calls in flight, brought up to date before
     /// every wait (once per batch, not per call).

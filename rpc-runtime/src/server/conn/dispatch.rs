@@ -5,6 +5,7 @@
 use super::{Conn, error_frame};
 use crate::frame::{self, DESCRIBE, FrameKind, Header, Status};
 use crate::server::call::{Guarded, Named, guarded};
+use crate::server::pool;
 use crate::service::Reply;
 use smol::Timer;
 use smol::channel::Sender;
@@ -130,9 +131,14 @@ impl Conn {
         };
         let deadline = (header.timeout_ms > 0)
             .then(|| Instant::now() + Duration::from_millis(u64::from(header.timeout_ms)));
-        let task = self
-            .ex
-            .spawn(run_call(call, deadline, id, self.done_tx.clone()).instrument(span.clone()));
+        // On the connection's executor: the one running this thread.
+        let call = run_call(call, deadline, id, self.done_tx.clone()).instrument(span.clone());
+        let Some(task) = pool::spawn(call) else {
+            // Only the server's executors poll a connection, so not reached.
+            let message = "the call cannot wait: no server executor runs this connection";
+            error_frame(&mut self.wbuf, id, Status::Internal, message);
+            return;
+        };
         self.running.insert(id, task);
     }
 
