@@ -121,6 +121,10 @@ pub struct Runtime {
     pub call: TokenStream,
     pub bad_request: TokenStream,
     pub reply: TokenStream,
+    pub reply_slot: TokenStream,
+    pub started: TokenStream,
+    pub bad_request_framed: TokenStream,
+    pub start_boxed: TokenStream,
 }
 
 impl Runtime {
@@ -162,6 +166,10 @@ impl Runtime {
             call: quote!(#p::Call),
             bad_request: quote!(#p::bad_request),
             reply: quote!(#p::reply),
+            reply_slot: quote!(#p::ReplySlot),
+            started: quote!(#p::Started),
+            bad_request_framed: quote!(#p::bad_request_framed),
+            start_boxed: quote!(#p::start_boxed),
         }
     }
 }

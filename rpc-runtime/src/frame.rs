@@ -228,6 +228,44 @@ pub fn encode_bytes(out: &mut Vec<u8>, header: Header, body: &[u8]) {
     encode(out, header, |out| out.extend_from_slice(body));
 }
 
+/// Why [`encode_within`] left nothing in its buffer.
+#[derive(Debug)]
+pub(crate) enum EncodeFailed<E> {
+    /// The body came out this many bytes long, over the limit.
+    TooLarge(usize),
+    /// Writing the body failed.
+    Body(E),
+}
+
+/// Appends a frame like [`encode`] does, but with a body writer that may fail and a limit on
+/// the body's length: when the body fails or comes out longer than `max_body`, `out` is cut
+/// back to its length before the call, so no part of the frame stays behind.
+pub(crate) fn encode_within<E>(
+    out: &mut Vec<u8>,
+    header: Header,
+    max_body: u32,
+    body: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), EncodeFailed<E>> {
+    let start = out.len();
+    let mut failed = None;
+    encode(out, header, |out| {
+        if let Err(e) = body(out) {
+            failed = Some(EncodeFailed::Body(e));
+        }
+    });
+    let body_len = out.len() - start - Header::SIZE;
+    if failed.is_none() && body_len > max_body as usize {
+        failed = Some(EncodeFailed::TooLarge(body_len));
+    }
+    match failed {
+        None => Ok(()),
+        Some(failed) => {
+            out.truncate(start);
+            Err(failed)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

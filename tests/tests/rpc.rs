@@ -17,6 +17,7 @@
 //! - [`idle`]: what idle connections cost in memory.
 //! - [`framing`]: the read timeout per frame, strict `describe` bodies.
 //! - [`handlers`]: what handlers can rely on: the caller's address, panics contained.
+//! - [`inline`]: replies framed in place on a call's first poll, byte for byte as before.
 //! - [`stats`]: the server's live counts of connections and calls.
 //! - [`balance`]: one client over several servers: spreading, failover, probing back.
 //! - [`http`]: HTTP/1.1 on the same listeners: routes, keep-alive, limits.
@@ -39,6 +40,7 @@ mod http_attacks;
 mod http_json;
 mod http_routes;
 mod idle;
+mod inline;
 mod lab;
 mod load;
 mod shutdown;

@@ -331,6 +331,41 @@ impl<'a> ServiceGen<'a> {
         }
     }
 
+    /// The arm of `start_framed`'s `match` that starts one method: as in [`Self::dispatch_arm`],
+    /// but the runtime polls the boxed handler once and frames a result it has at once.
+    fn framed_arm(&self, method: &Method<'_>) -> TokenStream {
+        let Runtime {
+            message,
+            bad_request_framed,
+            start_boxed,
+            ..
+        } = &self.rt;
+        let Core {
+            result,
+            option,
+            clone,
+            ..
+        } = &self.core;
+        let trait_ident = self.service.ident;
+        let id = self.id(method);
+        let name = method.ident;
+        let (req, resp, err) = (method.request, method.response, method.error);
+        quote! {
+            #id => {
+                let __rpc_request = match <#req as #message>::decode(__rpc_body) {
+                    #result::Ok(__rpc_request) => __rpc_request,
+                    #result::Err(__rpc_error) => {
+                        return #option::Some(#bad_request_framed(__rpc_out, &__rpc_error));
+                    }
+                };
+                let __rpc_service = #clone::clone(&self.service);
+                #option::Some(#start_boxed::<#resp, #err, _>(__rpc_out, async move {
+                    <__RpcService as #trait_ident>::#name(&*__rpc_service, __rpc_request).await
+                }))
+            }
+        }
+    }
+
     /// `Serve{Trait}`, which hands calls to an implementation of the trait.
     ///
     /// The impls that name user types call the service type `__RpcService`, not `S`, so a
@@ -340,6 +375,8 @@ impl<'a> ServiceGen<'a> {
             service,
             service_schema,
             call,
+            reply_slot,
+            started,
             ..
         } = &self.rt;
         let Core {
@@ -362,6 +399,7 @@ impl<'a> ServiceGen<'a> {
             self.name
         );
         let arms = self.service.methods.iter().map(|m| self.dispatch_arm(m));
+        let framed_arms = self.service.methods.iter().map(|m| self.framed_arm(m));
         quote! {
             #[doc = #doc]
             #vis struct #serve<S> {
@@ -411,6 +449,18 @@ impl<'a> ServiceGen<'a> {
                 ) -> #option<#call> {
                     match __rpc_method {
                         #(#arms)*
+                        _ => #option::None,
+                    }
+                }
+
+                fn start_framed(
+                    &self,
+                    __rpc_method: #u32,
+                    __rpc_body: &[#u8],
+                    __rpc_out: &mut #reply_slot<'_>,
+                ) -> #option<#started> {
+                    match __rpc_method {
+                        #(#framed_arms)*
                         _ => #option::None,
                     }
                 }

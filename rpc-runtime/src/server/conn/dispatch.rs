@@ -6,12 +6,11 @@ use super::{Conn, error_frame};
 use crate::frame::{self, DESCRIBE, FrameKind, Header, Status};
 use crate::server::call::{Guarded, Named, guarded};
 use crate::server::pool;
-use crate::service::Reply;
+use crate::service::{Reply, ReplySlot, Started};
 use smol::Timer;
 use smol::channel::Sender;
 use smol::future::FutureExt as _;
 use std::pin::pin;
-use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 use tracing::Instrument as _;
 
@@ -105,29 +104,37 @@ impl Conn {
             error_frame(&mut self.wbuf, id, Status::SchemaMismatch, &message);
             return;
         }
-        // Start and poll once right here: most handlers finish without waiting.
+        // Start and poll once right here: most handlers finish without waiting, and their
+        // reply goes straight into the write buffer.
         let named = Named::of(entry);
         let span = named.span(id);
         let _entered = span.enter();
+        let start = self.wbuf.len();
+        let max_body = shared.limits.max_body;
+        let wbuf = &mut self.wbuf;
         let started = guarded(self.peer, named, || {
-            let mut call = entry.service.start(header.method, body)?;
-            let mut cx = Context::from_waker(Waker::noop());
-            Some(match call.as_mut().poll(&mut cx) {
-                Poll::Ready(reply) => Err(reply),
-                Poll::Pending => Ok(call),
-            })
+            let mut out = ReplySlot::new(wbuf, id, max_body);
+            entry.service.start_framed(header.method, body, &mut out)
         });
+        // Only a call that finished leaves bytes behind: its reply. What a service wrote
+        // before it panicked, waited or found no such method goes.
         let call = match started {
+            Ok(Some(Started::Finished(_))) => return,
+            Err(reply) => {
+                self.wbuf.truncate(start);
+                self.finish(id, reply);
+                return;
+            }
             Ok(None) => {
+                self.wbuf.truncate(start);
                 let message = format!("no method with id {:#010x} is served here", header.method);
                 error_frame(&mut self.wbuf, id, Status::UnknownMethod, &message);
                 return;
             }
-            Ok(Some(Err(reply))) | Err(reply) => {
-                self.finish(id, reply);
-                return;
+            Ok(Some(Started::Waiting(call))) => {
+                self.wbuf.truncate(start);
+                Guarded::new(call, self.peer, named)
             }
-            Ok(Some(Ok(call))) => Guarded::new(call, self.peer, named),
         };
         let deadline = (header.timeout_ms > 0)
             .then(|| Instant::now() + Duration::from_millis(u64::from(header.timeout_ms)));
@@ -142,33 +149,13 @@ impl Conn {
         self.running.insert(id, task);
     }
 
-    /// Frames a finished call's reply.
+    /// Frames the reply of a call that waited, or whose first poll panicked (a call that
+    /// finished on its first poll framed its own). A reply over the frame limit becomes a
+    /// `resource_exhausted` error (see [`ReplySlot`]).
     /// Calls answered inline were never in `running`; spawned ones are removed by the caller.
-    pub(super) fn finish(&mut self, id: u32, mut reply: Reply) {
+    pub(super) fn finish(&mut self, id: u32, reply: Reply) {
         let max_body = self.guard.shared().limits.max_body;
-        if reply.body.len() > max_body as usize {
-            // The client would reject the frame and drop the connection with it; fail the
-            // one call instead.
-            reply = Reply::error(
-                Status::ResourceExhausted,
-                format!(
-                    "the reply of {} bytes exceeds the frame limit of {max_body}",
-                    reply.body.len()
-                ),
-            );
-        }
-        match reply.status {
-            Status::Ok | Status::Application => {
-                let mut header = Header::new(FrameKind::Response, id);
-                header.status = reply.status;
-                frame::encode_bytes(&mut self.wbuf, header, &reply.body);
-            }
-            status => {
-                let mut header = Header::new(FrameKind::Error, id);
-                header.status = status;
-                frame::encode_bytes(&mut self.wbuf, header, &reply.body);
-            }
-        }
+        ReplySlot::new(&mut self.wbuf, id, max_body).reply(reply);
     }
 }
 
