@@ -297,49 +297,43 @@ impl<'a> ServiceGen<'a> {
     /// The arm of the dispatcher's `match` that starts one method.
     fn dispatch_arm(&self, method: &Method<'_>) -> TokenStream {
         let Runtime {
-            message,
-            bad_request,
-            reply,
-            ..
+            bad_request, reply, ..
         } = &self.rt;
-        let Core {
-            result,
-            option,
-            clone,
-            boxed,
-            ..
-        } = &self.core;
-        let trait_ident = self.service.ident;
-        let id = self.id(method);
-        let name = method.ident;
-        let (req, resp, err) = (method.request, method.response, method.error);
-        quote! {
-            #id => {
-                let __rpc_request = match <#req as #message>::decode(__rpc_body) {
-                    #result::Ok(__rpc_request) => __rpc_request,
-                    #result::Err(__rpc_error) => {
-                        return #option::Some(#bad_request(__rpc_error));
-                    }
-                };
-                let __rpc_service = #clone::clone(&self.service);
-                #option::Some(#boxed::pin(async move {
-                    #reply::<#resp, #err>(
-                        <__RpcService as #trait_ident>::#name(&*__rpc_service, __rpc_request).await,
-                    )
-                }))
-            }
-        }
+        let boxed = &self.core.boxed;
+        let (resp, err) = (method.response, method.error);
+        self.method_arm(
+            method,
+            quote!(#bad_request(__rpc_error)),
+            quote!(#boxed::pin(async move { #reply::<#resp, #err>(__rpc_handler.await) })),
+        )
     }
 
     /// The arm of `start_framed`'s `match` that starts one method: as in [`Self::dispatch_arm`],
     /// but the runtime polls the boxed handler once and frames a result it has at once.
     fn framed_arm(&self, method: &Method<'_>) -> TokenStream {
         let Runtime {
-            message,
             bad_request_framed,
             start_boxed,
             ..
         } = &self.rt;
+        let (resp, err) = (method.response, method.error);
+        self.method_arm(
+            method,
+            quote!(#bad_request_framed(__rpc_out, &__rpc_error)),
+            quote!(#start_boxed::<#resp, #err, _>(__rpc_out, __rpc_handler)),
+        )
+    }
+
+    /// One method's arm of a dispatcher: decodes the request (`bad_request` answers one that
+    /// does not decode, from `__rpc_error`), makes the handler's future `__rpc_handler`, and
+    /// answers `start`, which starts it.
+    fn method_arm(
+        &self,
+        method: &Method<'_>,
+        bad_request: TokenStream,
+        start: TokenStream,
+    ) -> TokenStream {
+        let message = &self.rt.message;
         let Core {
             result,
             option,
@@ -349,19 +343,18 @@ impl<'a> ServiceGen<'a> {
         let trait_ident = self.service.ident;
         let id = self.id(method);
         let name = method.ident;
-        let (req, resp, err) = (method.request, method.response, method.error);
+        let req = method.request;
         quote! {
             #id => {
                 let __rpc_request = match <#req as #message>::decode(__rpc_body) {
                     #result::Ok(__rpc_request) => __rpc_request,
-                    #result::Err(__rpc_error) => {
-                        return #option::Some(#bad_request_framed(__rpc_out, &__rpc_error));
-                    }
+                    #result::Err(__rpc_error) => return #option::Some(#bad_request),
                 };
                 let __rpc_service = #clone::clone(&self.service);
-                #option::Some(#start_boxed::<#resp, #err, _>(__rpc_out, async move {
+                let __rpc_handler = async move {
                     <__RpcService as #trait_ident>::#name(&*__rpc_service, __rpc_request).await
-                }))
+                };
+                #option::Some(#start)
             }
         }
     }

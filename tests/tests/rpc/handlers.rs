@@ -3,9 +3,9 @@
 //! while the connection, the other calls and the call's slot stay intact.
 
 use super::stats::eventually;
-use super::support::{HANG, Raw, wait};
+use super::support::{HANG, Raw, request_to, wait};
+use rpc_runtime::frame::Header;
 use rpc_runtime::frame::Status;
-use rpc_runtime::frame::{FrameKind, Header};
 use rpc_runtime::server::{Limits, Peer, RunningServer, current_peer};
 use rpc_runtime::{Client, Endpoint, Server, Wire, service};
 
@@ -86,17 +86,9 @@ fn serve_with(endpoint: Endpoint, limits: Limits) -> RunningServer {
         .expect("spawn")
 }
 
-/// A `Probe.name` request header.
+/// A `Probe.name` request header for `call_id`.
 fn request(name: &str, call_id: u32) -> Header {
-    let m = ProbeClient::SCHEMA
-        .methods
-        .iter()
-        .find(|m| m.name == name)
-        .expect("a Probe method");
-    let mut header = Header::new(FrameKind::Request, call_id);
-    header.method = m.id;
-    header.schema = m.fingerprint;
-    header
+    request_to(&ProbeClient::SCHEMA, name, call_id)
 }
 
 #[test]

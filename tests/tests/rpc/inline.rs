@@ -4,7 +4,7 @@
 //! `Reply`. Both must put the same bytes on the wire, and nothing a call half wrote may stay
 //! in front of the next frame.
 
-use super::support::Raw;
+use super::support::{Raw, request_to};
 use rpc_runtime::frame::{self, FrameKind, Header, Status};
 use rpc_runtime::schema::ServiceSchema;
 use rpc_runtime::server::{Limits, RunningServer};
@@ -101,17 +101,9 @@ fn serve(service: impl Service) -> RunningServer {
         .expect("spawn")
 }
 
-/// A `Shapes.name` request for `call_id`.
+/// A `Shapes.name` request header for `call_id`.
 fn request(name: &str, call_id: u32) -> Header {
-    let m = ShapesClient::SCHEMA
-        .methods
-        .iter()
-        .find(|m| m.name == name)
-        .expect("a Shapes method");
-    let mut header = Header::new(FrameKind::Request, call_id);
-    header.method = m.id;
-    header.schema = m.fingerprint;
-    header
+    request_to(&ShapesClient::SCHEMA, name, call_id)
 }
 
 /// A request of [`exchange`] and its answer: the call id, method and body, then the reply's

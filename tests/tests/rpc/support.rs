@@ -4,7 +4,7 @@
 
 use super::lab::{Gauge, Item, LabBlockingClient, LabClient, LabImpl, Nap, QUIET, ServeLab};
 use rpc_runtime::frame::{self, FrameKind, Header, Status};
-use rpc_runtime::schema::MethodSchema;
+use rpc_runtime::schema::{MethodSchema, ServiceSchema};
 use rpc_runtime::server::{Limits, RunningServer};
 use rpc_runtime::{BlockingClient, Client, Endpoint, Server, Wire};
 use smol::channel::{Receiver, bounded};
@@ -92,16 +92,26 @@ impl Served {
 
 /// The schema of `Lab.name`.
 pub fn method(name: &str) -> &'static MethodSchema {
-    LabClient::SCHEMA
+    method_of(&LabClient::SCHEMA, name)
+}
+
+/// The schema of method `name` of `service`.
+pub fn method_of(service: &'static ServiceSchema, name: &str) -> &'static MethodSchema {
+    service
         .methods
         .iter()
         .find(|m| m.name == name)
-        .unwrap_or_else(|| panic!("Lab has no method {name}"))
+        .unwrap_or_else(|| panic!("{} has no method {name}", service.name))
 }
 
 /// A request header for `Lab.name`, with the right id and fingerprint.
 pub fn request(name: &str, call_id: u32) -> Header {
-    let m = method(name);
+    request_to(&LabClient::SCHEMA, name, call_id)
+}
+
+/// A request header for method `name` of `service`, with the right id and fingerprint.
+pub fn request_to(service: &'static ServiceSchema, name: &str, call_id: u32) -> Header {
+    let m = method_of(service, name);
     let mut header = Header::new(FrameKind::Request, call_id);
     header.method = m.id;
     header.schema = m.fingerprint;
