@@ -18,7 +18,8 @@ pub fn derive_wire(input: TokenStream) -> TokenStream {
     wire::derive(&input).into()
 }
 
-/// Turns a trait of async methods into an RPC service; see `rpc_runtime::service`.
+/// Turns a trait of methods (`async fn`, or a plain `fn` for a handler that never waits) into
+/// an RPC service; see `rpc_runtime::service`.
 #[proc_macro_attribute]
 pub fn service(args: TokenStream, input: TokenStream) -> TokenStream {
     let item = parse_macro_input!(input as ItemTrait);

@@ -125,6 +125,8 @@ pub struct Runtime {
     pub started: TokenStream,
     pub bad_request_framed: TokenStream,
     pub start_boxed: TokenStream,
+    pub framed_result: TokenStream,
+    pub ready_result: TokenStream,
 }
 
 impl Runtime {
@@ -170,6 +172,8 @@ impl Runtime {
             started: quote!(#p::Started),
             bad_request_framed: quote!(#p::bad_request_framed),
             start_boxed: quote!(#p::start_boxed),
+            framed_result: quote!(#p::framed_result),
+            ready_result: quote!(#p::ready_result),
         }
     }
 }

@@ -59,17 +59,18 @@ pub struct BenchResponse {
     pub ok: bool,
 }
 
-/// The benchmark service.
+/// The benchmark service. The workload's handler never waits (no sleeping, no I/O), so it is
+/// a plain `fn`: the server runs it inline and frames its reply with no future and no box.
 #[service]
 pub trait Bench {
     /// Echoes the id and doubles the amount.
-    async fn call(&self, request: BenchRequest) -> Result<BenchResponse, ()>;
+    fn call(&self, request: BenchRequest) -> Result<BenchResponse, ()>;
 }
 
 struct Handler;
 
 impl Bench for Handler {
-    async fn call(&self, r: BenchRequest) -> Result<BenchResponse, ()> {
+    fn call(&self, r: BenchRequest) -> Result<BenchResponse, ()> {
         Ok(respond(&r))
     }
 }

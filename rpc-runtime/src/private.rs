@@ -1,6 +1,9 @@
 //! Support for generated code. Not a public API: names here change without notice.
 
-pub use crate::service::{Call, ReplySlot, Started, bad_request, bad_request_framed, start_boxed};
+pub use crate::service::{
+    Call, ReplySlot, Started, bad_request, bad_request_framed, framed_result, ready_result,
+    start_boxed,
+};
 pub use crate::wire::layout::{
     Item, Kind, Variant, format_bytes, format_len, format_str, order_compatible, size_of,
 };

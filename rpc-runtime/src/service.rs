@@ -283,6 +283,25 @@ where
     }
 }
 
+/// Frames the result of a `#[service]` method declared as a plain `fn`, for
+/// [`Service::start_framed`]: the handler has already run, so the call is over and its
+/// response or error is encoded straight into `out`. No future, no box.
+#[doc(hidden)]
+#[inline]
+pub fn framed_result<T: Message, E: Message>(
+    out: &mut ReplySlot<'_>,
+    result: Result<T, E>,
+) -> Started {
+    Started::Finished(out.result(&result))
+}
+
+/// The result of a `#[service]` method declared as a plain `fn` as a call that is already
+/// over, for [`Service::start`]: its first poll gives the [`Reply`].
+#[doc(hidden)]
+pub fn ready_result<T: Message, E: Message>(result: Result<T, E>) -> Call {
+    Box::pin(core::future::ready(Reply::from_result(result)))
+}
+
 /// A handler's future that waited on its first poll, resolving to its [`Reply`].
 struct Replying<F> {
     handler: Pin<Box<F>>,

@@ -18,6 +18,7 @@
 //! - [`framing`]: the read timeout per frame, strict `describe` bodies.
 //! - [`handlers`]: what handlers can rely on: the caller's address, panics contained.
 //! - [`inline`]: replies framed in place on a call's first poll, byte for byte as before.
+//! - [`sync_methods`]: methods declared as a plain `fn`, run inline beside `async fn` ones.
 //! - [`stats`]: the server's live counts of connections and calls.
 //! - [`balance`]: one client over several servers: spreading, failover, probing back.
 //! - [`http`]: HTTP/1.1 on the same listeners: routes, keep-alive, limits.
@@ -46,5 +47,6 @@ mod load;
 mod shutdown;
 mod stats;
 mod support;
+mod sync_methods;
 mod teardown;
 mod timeouts;

@@ -22,10 +22,13 @@ pub struct Service<'a> {
     pub methods: Vec<Method<'a>>,
 }
 
-/// One RPC method: `async fn name(&self, req: Req) -> Result<Resp, Err>`.
+/// One RPC method: `async fn name(&self, req: Req) -> Result<Resp, Err>`, or the same as a
+/// plain `fn`.
 pub struct Method<'a> {
     pub item: &'a TraitItemFn,
     pub ident: &'a Ident,
+    /// A plain `fn`: the server calls it inline and frames its result, with no future.
+    pub sync: bool,
     pub request: &'a Type,
     pub response: &'a Type,
     pub error: &'a Type,
@@ -48,20 +51,20 @@ impl<'a> Service<'a> {
                 TraitItem::Const(c) => errors.spanned(
                     c,
                     format!(
-                        "a #[service] trait holds only `async fn` methods: move the associated const `{}` out of the trait",
+                        "a #[service] trait holds only rpc methods (`async fn` or `fn`): move the associated const `{}` out of the trait",
                         c.ident
                     ),
                 ),
                 TraitItem::Type(t) => errors.spanned(
                     t,
                     format!(
-                        "a #[service] trait holds only `async fn` methods: the associated type `{}` cannot be part of it; name concrete message types in the methods",
+                        "a #[service] trait holds only rpc methods (`async fn` or `fn`): the associated type `{}` cannot be part of it; name concrete message types in the methods",
                         t.ident
                     ),
                 ),
                 other => errors.spanned(
                     other,
-                    "a #[service] trait holds only `async fn` methods: write each rpc method out as `async fn name(&self, request: Request) -> Result<Response, Error>;`",
+                    "a #[service] trait holds only rpc methods: write each one out as `async fn name(&self, request: Request) -> Result<Response, Error>;`, or as a plain `fn` for a handler that never waits",
                 ),
             }
         }
@@ -101,17 +104,18 @@ impl<'a> Method<'a> {
             );
             ok = false;
         }
+        // A plain `fn` is a method that never waits and returns its `Result` directly; one that
+        // returns a future by hand is an `async fn` written out, which the macro cannot add
+        // its `Send` bound to.
         let returns_future =
             matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::ImplTrait(_)));
-        if sig.asyncness.is_none() {
-            let message = if returns_future {
+        if sig.asyncness.is_none() && returns_future {
+            errors.spanned(
+                sig.fn_token,
                 format!(
-                    "rpc method `{name}` must be an `async fn`: write `async fn {name}(&self, request: Request) -> Result<Response, Error>` instead of returning `impl Future`; the macro adds the `Send` bound"
-                )
-            } else {
-                format!("rpc method `{name}` must be an `async fn`: write `async fn {name}`")
-            };
-            errors.spanned(sig.fn_token, message);
+                    "rpc method `{name}` returns `impl Future`: write `async fn {name}(&self, request: Request) -> Result<Response, Error>` instead, and the macro adds the `Send` bound; a plain `fn` must return the `Result` itself"
+                ),
+            );
             ok = false;
         }
         if !sig.generics.params.is_empty() {
@@ -147,7 +151,7 @@ impl<'a> Method<'a> {
 
         let request = request_type(&name, sig, errors);
         let result = if returns_future && sig.asyncness.is_none() {
-            // Already reported as "must be an `async fn`".
+            // Already reported as "returns `impl Future`".
             None
         } else {
             result_types(&name, sig, errors)
@@ -158,6 +162,7 @@ impl<'a> Method<'a> {
         Some(Method {
             item: f,
             ident: &sig.ident,
+            sync: sig.asyncness.is_none(),
             request,
             response,
             error,

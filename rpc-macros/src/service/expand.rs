@@ -117,7 +117,8 @@ impl<'a> ServiceGen<'a> {
         quote!(where #(#bounds,)*)
     }
 
-    /// The trait, with each `async fn` turned into a method returning a `Send` future.
+    /// The trait, with each `async fn` turned into a method returning a `Send` future; a plain
+    /// `fn` stays as it is, returning its `Result`.
     fn trait_def(&self) -> TokenStream {
         let Core {
             future,
@@ -139,11 +140,14 @@ impl<'a> ServiceGen<'a> {
             let name = m.ident;
             let inputs = &m.item.sig.inputs;
             let (resp, err) = (m.response, m.error);
+            let output = if m.sync {
+                quote!(#result<#resp, #err>)
+            } else {
+                quote!(impl #future<Output = #result<#resp, #err>> + #send)
+            };
             quote! {
                 #(#attrs)*
-                #constness fn #name(#inputs) -> impl #future<
-                    Output = #result<#resp, #err>,
-                > + #send;
+                #constness fn #name(#inputs) -> #output;
             }
         });
         quote! {
@@ -294,39 +298,53 @@ impl<'a> ServiceGen<'a> {
         }
     }
 
-    /// The arm of the dispatcher's `match` that starts one method.
+    /// The arm of the dispatcher's `match` that starts one method. A plain `fn` runs here and
+    /// its result becomes a ready call; an `async fn`'s future is boxed into the call.
     fn dispatch_arm(&self, method: &Method<'_>) -> TokenStream {
         let Runtime {
-            bad_request, reply, ..
+            bad_request,
+            reply,
+            ready_result,
+            ..
         } = &self.rt;
         let boxed = &self.core.boxed;
         let (resp, err) = (method.response, method.error);
-        self.method_arm(
-            method,
-            quote!(#bad_request(__rpc_error)),
-            quote!(#boxed::pin(async move { #reply::<#resp, #err>(__rpc_handler.await) })),
-        )
+        let start = if method.sync {
+            quote!(#ready_result::<#resp, #err>(__rpc_result))
+        } else {
+            quote!(#boxed::pin(async move { #reply::<#resp, #err>(__rpc_handler.await) }))
+        };
+        self.method_arm(method, quote!(#bad_request(__rpc_error)), start)
     }
 
     /// The arm of `start_framed`'s `match` that starts one method: as in [`Self::dispatch_arm`],
-    /// but the runtime polls the boxed handler once and frames a result it has at once.
+    /// but a result the call has at once is framed in place: a plain `fn`'s always, an
+    /// `async fn`'s when the runtime's one poll of the boxed future finishes it.
     fn framed_arm(&self, method: &Method<'_>) -> TokenStream {
         let Runtime {
             bad_request_framed,
             start_boxed,
+            framed_result,
             ..
         } = &self.rt;
         let (resp, err) = (method.response, method.error);
+        let start = if method.sync {
+            quote!(#framed_result::<#resp, #err>(__rpc_out, __rpc_result))
+        } else {
+            quote!(#start_boxed::<#resp, #err, _>(__rpc_out, __rpc_handler))
+        };
         self.method_arm(
             method,
             quote!(#bad_request_framed(__rpc_out, &__rpc_error)),
-            quote!(#start_boxed::<#resp, #err, _>(__rpc_out, __rpc_handler)),
+            start,
         )
     }
 
     /// One method's arm of a dispatcher: decodes the request (`bad_request` answers one that
-    /// does not decode, from `__rpc_error`), makes the handler's future `__rpc_handler`, and
-    /// answers `start`, which starts it.
+    /// does not decode, from `__rpc_error`), then answers `start`. For a plain `fn` the
+    /// handler has run by then, on the shared service, and `__rpc_result` is what it
+    /// returned; for an `async fn`, `__rpc_handler` is its future, which owns a clone of the
+    /// service's `Arc`, not yet polled.
     fn method_arm(
         &self,
         method: &Method<'_>,
@@ -344,16 +362,26 @@ impl<'a> ServiceGen<'a> {
         let id = self.id(method);
         let name = method.ident;
         let req = method.request;
+        let run = if method.sync {
+            quote! {
+                let __rpc_result =
+                    <__RpcService as #trait_ident>::#name(&*self.service, __rpc_request);
+            }
+        } else {
+            quote! {
+                let __rpc_service = #clone::clone(&self.service);
+                let __rpc_handler = async move {
+                    <__RpcService as #trait_ident>::#name(&*__rpc_service, __rpc_request).await
+                };
+            }
+        };
         quote! {
             #id => {
                 let __rpc_request = match <#req as #message>::decode(__rpc_body) {
                     #result::Ok(__rpc_request) => __rpc_request,
                     #result::Err(__rpc_error) => return #option::Some(#bad_request),
                 };
-                let __rpc_service = #clone::clone(&self.service);
-                let __rpc_handler = async move {
-                    <__RpcService as #trait_ident>::#name(&*__rpc_service, __rpc_request).await
-                };
+                #run
                 #option::Some(#start)
             }
         }

@@ -1,3 +1,5 @@
+//! A plain `fn` method must return its `Result` like an `async fn` does.
+
 use rpc_runtime::{Wire, service};
 
 #[derive(Wire)]
@@ -13,7 +15,8 @@ pub struct Sum {
 
 #[service]
 pub trait Calc {
-    fn add(&self, request: Add) -> Result<Sum, ()>;
+    fn add(&self, request: Add) -> Sum;
+    fn sub(&self, request: Add);
 }
 
 fn main() {}
