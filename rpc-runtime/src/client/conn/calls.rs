@@ -33,6 +33,7 @@ const LARGE_GENS: u32 = 1 << (31 - LARGE_BITS);
 pub(super) const MAX_CALLS: usize = (SMALL_SLOTS + (1 << LARGE_BITS)) as usize;
 
 /// The slot an id names (which may be past the end of the slab, for an id the server made up).
+#[inline]
 fn index_of(id: u32) -> usize {
     if id & LARGE == 0 {
         (id & (SMALL_SLOTS - 1)) as usize
@@ -143,6 +144,7 @@ impl Calls {
     }
 
     /// The slot of call `id`, if that call is in flight.
+    #[inline]
     pub(super) fn get_mut(&mut self, id: u32) -> Option<&mut Slot> {
         self.slots
             .get_mut(index_of(id))
@@ -150,6 +152,7 @@ impl Calls {
     }
 
     /// The index of call `id`'s slot, if that call is in flight.
+    #[inline]
     fn find(&self, id: u32) -> Option<usize> {
         let index = index_of(id);
         self.slots
@@ -159,6 +162,7 @@ impl Calls {
     }
 
     /// Frees slot `index` (in use) for the next call, under the next id.
+    #[inline]
     fn free(&mut self, index: usize) {
         let slot = &mut self.slots[index];
         slot.live = false;
@@ -179,6 +183,7 @@ impl Calls {
     /// Where call `id` stands, for its future's poll: with its outcome in, takes it and frees
     /// the slot; without, keeps `wait` to wake it if given (another caller reads for it), or
     /// forgets its waker (it is to read itself).
+    #[inline]
     pub(super) fn poll(&mut self, id: u32, wait: Option<&Waker>) -> Polled {
         let Some(index) = self.find(id) else {
             return Polled::Gone;
