@@ -31,7 +31,7 @@ use crate::error::{RpcError, WireError};
 use crate::frame::{self, FrameKind, Header, Status};
 use crate::transport::Stream;
 use call::release_reader;
-use calls::{Calls, MAX_CALLS};
+use calls::Calls;
 use flush::flush_later;
 use smol::io::AsyncRead;
 use std::pin::Pin;
@@ -225,7 +225,10 @@ impl Conn {
         let Some(id) = st.calls.insert() else {
             return Err(RpcError::new(
                 Status::ResourceExhausted,
-                format!("{MAX_CALLS} calls are in flight on this connection already"),
+                format!(
+                    "{} calls are in flight on this connection already",
+                    st.calls.len()
+                ),
             ));
         };
         let mut header = Header::new(kind, id);
@@ -931,5 +934,36 @@ mod tests {
         drop(Handle::start(&conn));
         let st = conn.lock();
         assert_eq!((st.calls.len(), st.calls.slots()), (0, 2), "the slab grew");
+    }
+
+    /// A connection with as many calls in flight as its slab can hold refuses a new call
+    /// with a typed error, sends nothing for it, and takes calls again once one finishes.
+    #[test]
+    fn a_connection_with_every_slot_taken_refuses_a_new_call_until_one_finishes() {
+        let (conn, mut server) = connected();
+        conn.lock().calls.set_max(2);
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        match conn.start(FrameKind::Request, 7, 0, 0, |_| Ok(())) {
+            Err(e) => {
+                assert_eq!(e.status, Status::ResourceExhausted, "{e}");
+                assert!(e.to_string().contains("2 calls are in flight"), "{e}");
+            }
+            Ok(call) => panic!("a third call started: {:#x}", call.id),
+        }
+        assert!(a.poll_sent().is_pending());
+        assert!(b.poll().is_pending());
+        assert_eq!(server.requests(), [a.call.id, b.call.id]);
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        let mut c = Handle::start(&conn);
+        assert!(c.poll_sent().is_pending());
+        assert_eq!(server.requests(), [c.call.id]);
+        for h in [&b, &c] {
+            server.reply(h.call.id);
+        }
+        // c took the reader role a left (b was woken for it, but c was polled first).
+        assert_replied(c.poll());
+        assert_replied(b.poll());
     }
 }

@@ -96,7 +96,7 @@ pub(super) struct Slot {
 }
 
 /// The calls in flight, by id.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(super) struct Calls {
     slots: Vec<Slot>,
     /// Free slots' indexes; the last one freed is reused first.
@@ -107,6 +107,20 @@ pub(super) struct Calls {
     /// to one of them. A slot stays on it after its waker is taken, and is dropped from it
     /// when next looked at, so the list is never longer than the slab.
     waiting: Vec<u32>,
+    /// The most slots the slab may hold: `MAX_CALLS`, less in tests.
+    max: usize,
+}
+
+impl Default for Calls {
+    fn default() -> Calls {
+        Calls {
+            slots: Vec::new(),
+            free: Vec::new(),
+            live: 0,
+            waiting: Vec::new(),
+            max: MAX_CALLS,
+        }
+    }
 }
 
 impl Calls {
@@ -125,7 +139,7 @@ impl Calls {
     pub(super) fn insert(&mut self) -> Option<u32> {
         let index = match self.free.pop() {
             Some(index) => index as usize,
-            None if self.slots.len() < MAX_CALLS => {
+            None if self.slots.len() < self.max => {
                 self.slots.push(Slot {
                     id: first_id(self.slots.len()),
                     live: false,
@@ -231,6 +245,12 @@ impl Calls {
                 wakers.extend(slot.waker.take());
             }
         }
+    }
+
+    /// Lowers the most calls in flight, so that a test can reach it.
+    #[cfg(test)]
+    pub(super) fn set_max(&mut self, max: usize) {
+        self.max = max.min(MAX_CALLS);
     }
 
     /// How many slots the slab holds: the most calls that were ever in flight at once.
