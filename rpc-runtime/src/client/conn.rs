@@ -222,7 +222,9 @@ impl Conn {
         if let Some(e) = &st.closed {
             return Err(e.clone());
         }
-        let Some(id) = st.calls.insert() else {
+        // The slot is taken only once the frame is queued: an encoder that fails (or panics)
+        // leaves no call behind.
+        let Some(id) = st.calls.vacant_id() else {
             return Err(RpcError::new(
                 Status::ResourceExhausted,
                 format!(
@@ -249,9 +251,10 @@ impl Conn {
         };
         if let Some(message) = refused {
             st.out.truncate(start);
-            st.calls.remove(id);
             return Err(RpcError::new(Status::BadRequest, message));
         }
+        let taken = st.calls.insert();
+        debug_assert_eq!(taken, Some(id));
         self.pending.store(st.calls.len(), Ordering::Release);
         st.queued += 1;
         let flush = if st.flushing {
@@ -934,6 +937,31 @@ mod tests {
         drop(Handle::start(&conn));
         let st = conn.lock();
         assert_eq!((st.calls.len(), st.calls.slots()), (0, 2), "the slab grew");
+    }
+
+    /// A request that cannot be encoded, or is too big, is refused without taking a slot.
+    #[test]
+    fn a_refused_request_leaves_no_call_in_flight() {
+        let (client, _server) = MemoryStream::pair();
+        let conn = Conn::new(Stream::Memory(client), 16);
+        let refused = conn.start(FrameKind::Request, 7, 0, 0, |_| {
+            Err(WireError::BufferTooSmall { needed: 8, got: 4 })
+        });
+        assert_eq!(
+            refused.map(|c| c.id).unwrap_err().status,
+            Status::BadRequest
+        );
+        let too_big = conn.start(FrameKind::Request, 7, 0, 0, |out| {
+            out.extend_from_slice(&[0; 17]);
+            Ok(())
+        });
+        assert_eq!(
+            too_big.map(|c| c.id).unwrap_err().status,
+            Status::BadRequest
+        );
+        let st = conn.lock();
+        assert_eq!((st.calls.len(), st.out.len()), (0, 0));
+        assert_eq!(conn.pending.load(Ordering::Acquire), 0);
     }
 
     /// A connection with as many calls in flight as its slab can hold refuses a new call

@@ -134,8 +134,18 @@ impl Calls {
         self.live == 0
     }
 
-    /// Takes a slot for a new call and returns the call's id; `None` when `MAX_CALLS` calls
+    /// The id the next call will get (`insert` takes its slot); `None` when `MAX_CALLS` calls
     /// are in flight already.
+    pub(super) fn vacant_id(&self) -> Option<u32> {
+        match self.free.last() {
+            Some(&index) => Some(self.slots[index as usize].id),
+            None if self.slots.len() < self.max => Some(first_id(self.slots.len())),
+            None => None,
+        }
+    }
+
+    /// Takes a slot for a new call and returns the call's id (the one `vacant_id` gave); `None`
+    /// when `MAX_CALLS` calls are in flight already.
     pub(super) fn insert(&mut self) -> Option<u32> {
         let index = match self.free.pop() {
             Some(index) => index as usize,
@@ -302,7 +312,10 @@ mod tests {
         let b = calls.insert().unwrap();
         assert!(matches!(calls.remove(a), Some(None)));
         assert!(calls.remove(a).is_none(), "removed twice");
+        let vacant = calls.vacant_id();
         let c = calls.insert().unwrap();
+        assert_eq!(vacant, Some(c), "the vacant id is not the one taken");
+        assert_eq!(calls.vacant_id(), Some(first_id(2)));
         assert_eq!(index_of(c), index_of(a));
         assert_ne!(c, a);
         assert!(calls.get_mut(a).is_none(), "a stale id finds the new call");
