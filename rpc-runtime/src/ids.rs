@@ -1,9 +1,9 @@
 //! Maps keyed by call id or method id, hashed in one multiplication.
 //!
 //! The standard hasher (SipHash) costs more than the rest of a map lookup; a call touches
-//! these maps several times (the client's pending calls, the server's running calls and its
-//! method table). The keys need no protection from crafted collisions: method ids are fixed
-//! when the server starts, the client picks its own call ids, and the server's map of running
+//! these maps several times (the server's running calls and its method table; the client
+//! keeps its calls in a slab its call ids index). The keys need no protection from crafted
+//! collisions: method ids are fixed when the server starts, and the server's map of running
 //! calls holds at most `max_in_flight` of a connection's calls, so a client that picks
 //! colliding ids can slow down only its own, short, probe sequences.
 

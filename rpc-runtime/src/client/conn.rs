@@ -19,6 +19,7 @@
 
 mod body;
 mod call;
+mod calls;
 mod flush;
 
 pub(crate) use body::Body;
@@ -28,13 +29,13 @@ use call::PendingCall;
 use crate::Wire as _;
 use crate::error::{RpcError, WireError};
 use crate::frame::{self, FrameKind, Header, Status};
-use crate::ids::IdMap;
 use crate::transport::Stream;
 use call::release_reader;
+use calls::Calls;
 use flush::flush_later;
 use smol::io::AsyncRead;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll, Waker};
 
@@ -55,7 +56,6 @@ thread_local! {
 pub(super) struct Conn {
     stream: Stream,
     state: Mutex<State>,
-    next_id: AtomicU32,
     /// False once the connection is closed or the server sent goaway: new calls go elsewhere.
     usable: AtomicBool,
     /// `state.calls.len()`, stored under the lock whenever it changes, so that a new call
@@ -88,7 +88,8 @@ struct State {
     /// The stream handle the reader reads with. It carries the registration that wakes the
     /// reader, so it must outlive each read attempt rather than be cloned per read.
     rstream: Option<Stream>,
-    calls: IdMap<Slot>,
+    /// The calls in flight, by id.
+    calls: Calls,
     /// The flush task, when its write waits and another holds the reader role: woken to
     /// read when the role is free and no call wants it.
     flush_waker: Option<Waker>,
@@ -113,12 +114,6 @@ impl State {
     }
 }
 
-#[derive(Debug, Default)]
-struct Slot {
-    waker: Option<Waker>,
-    done: Option<Outcome>,
-}
-
 /// What `PendingCall` still has to do about writing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Flush {
@@ -140,7 +135,6 @@ impl Conn {
                 rstream: Some(stream),
                 ..State::default()
             }),
-            next_id: AtomicU32::new(1),
             usable: AtomicBool::new(true),
             pending: AtomicUsize::new(0),
             max_frame,
@@ -201,20 +195,14 @@ impl Conn {
     /// Marks the connection dead and fails every pending call with `error`.
     fn fail(&self, error: RpcError) {
         self.usable.store(false, Ordering::Release);
-        let wakers: Vec<Waker> = {
+        let mut wakers = Vec::new();
+        {
             let mut st = self.lock();
             if st.closed.is_none() {
                 st.closed = Some(error.clone());
             }
-            st.calls
-                .values_mut()
-                .filter(|slot| slot.done.is_none())
-                .filter_map(|slot| {
-                    slot.done = Some(Err(error.clone()));
-                    slot.waker.take()
-                })
-                .collect()
-        };
+            st.calls.fail_all(&error, &mut wakers);
+        }
         for w in wakers {
             w.wake();
         }
@@ -234,10 +222,17 @@ impl Conn {
         if let Some(e) = &st.closed {
             return Err(e.clone());
         }
-        let mut id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        while id == 0 || st.calls.contains_key(&id) {
-            id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        }
+        // The slot is taken only once the frame is queued: an encoder that fails (or panics)
+        // leaves no call behind.
+        let Some(id) = st.calls.vacant_id() else {
+            return Err(RpcError::new(
+                Status::ResourceExhausted,
+                format!(
+                    "{} calls are in flight on this connection already",
+                    st.calls.len()
+                ),
+            ));
+        };
         let mut header = Header::new(kind, id);
         header.method = method;
         header.schema = schema;
@@ -258,7 +253,8 @@ impl Conn {
             st.out.truncate(start);
             return Err(RpcError::new(Status::BadRequest, message));
         }
-        st.calls.insert(id, Slot::default());
+        let taken = st.calls.insert();
+        debug_assert_eq!(taken, Some(id));
         self.pending.store(st.calls.len(), Ordering::Release);
         st.queued += 1;
         let flush = if st.flushing {
@@ -444,10 +440,7 @@ impl Conn {
                     // About the whole connection: the server is about to close it.
                     self.usable.store(false, Ordering::Release);
                     st.closed = Some(error.clone());
-                    for slot in st.calls.values_mut().filter(|s| s.done.is_none()) {
-                        slot.done = Some(Err(error.clone()));
-                        wakers.extend(slot.waker.take());
-                    }
+                    st.calls.fail_all(&error, wakers);
                     return Ok(false);
                 }
                 // The server's answer to this call: `Ok` with the status, so that the client
@@ -477,7 +470,7 @@ impl Conn {
                 ));
             }
         };
-        if let Some(slot) = st.calls.get_mut(&header.call_id) {
+        if let Some(slot) = st.calls.get_mut(header.call_id) {
             slot.done = Some(outcome);
             wakers.extend(slot.waker.take());
         }
@@ -571,7 +564,7 @@ mod tests {
 
     impl Server {
         fn requests(&mut self) -> Vec<u32> {
-            let mut buf = vec![0; 4096];
+            let mut buf = vec![0; 1 << 20];
             let mut filled = 0;
             let mut cx = Context::from_waker(Waker::noop());
             while let Poll::Ready(Ok(n @ 1..)) =
@@ -591,8 +584,12 @@ mod tests {
         }
 
         fn reply(&mut self, call_id: u32) {
+            self.reply_with(call_id, b"ok");
+        }
+
+        fn reply_with(&mut self, call_id: u32, body: &[u8]) {
             let mut out = Vec::new();
-            frame::encode_bytes(&mut out, Header::new(FrameKind::Response, call_id), b"ok");
+            frame::encode_bytes(&mut out, Header::new(FrameKind::Response, call_id), body);
             assert_eq!(self.0.try_write(&out).expect("write"), out.len());
         }
     }
@@ -857,5 +854,144 @@ mod tests {
             (cancel.header.kind, cancel.header.call_id),
             (FrameKind::Cancel, id)
         );
+    }
+
+    /// A call is dropped and a new one takes its slot; the server's late answer to the
+    /// dropped call must not complete the new one.
+    #[test]
+    fn a_late_reply_for_a_dropped_call_does_not_complete_the_call_in_its_slot() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending());
+        let stale = a.call.id;
+        assert_eq!(server.requests(), [stale]);
+        drop(a);
+        let mut b = Handle::start(&conn);
+        assert!(b.poll_sent().is_pending());
+        assert_eq!(server.requests(), [b.call.id]);
+        assert_eq!(conn.lock().calls.slots(), 1, "b did not reuse a's slot");
+        assert_ne!(b.call.id, stale, "a reused slot kept its call id");
+        server.reply_with(stale, b"stale");
+        assert!(
+            b.poll().is_pending(),
+            "the dropped call's reply completed the call in its slot"
+        );
+        server.reply(b.call.id);
+        assert_replied(b.poll());
+    }
+
+    /// Thousands of calls in flight at once (more than the slots with short ids): each gets
+    /// its own id and its own reply, whatever the order of the replies.
+    #[test]
+    fn thousands_of_pipelined_calls_have_distinct_ids_and_get_their_own_replies() {
+        const CALLS: usize = 5000;
+        let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(1 << 20));
+        let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+        let mut server = Server(Stream::Memory(server));
+        let mut calls: Vec<Handle> = (0..CALLS).map(|_| Handle::start(&conn)).collect();
+        let ids: std::collections::HashSet<u32> = calls.iter().map(|h| h.call.id).collect();
+        assert_eq!(ids.len(), CALLS, "two calls in flight share an id");
+        assert!(!ids.contains(&0), "a call has the connection's id 0");
+        for h in &mut calls {
+            assert!(h.poll_sent().is_pending());
+        }
+        let sent = server.requests();
+        assert_eq!(sent.len(), CALLS);
+        for &id in sent.iter().rev() {
+            server.reply_with(id, &id.to_le_bytes());
+        }
+        // The first call reads for everyone: the last reply is its own.
+        for h in &mut calls {
+            match h.poll() {
+                Poll::Ready(Ok((Status::Ok, body))) => {
+                    assert_eq!(&body[..], h.call.id.to_le_bytes(), "another call's reply");
+                }
+                other => panic!("call {:#x}: expected its reply, got {other:?}", h.call.id),
+            }
+        }
+        let st = conn.lock();
+        assert_eq!((st.calls.len(), st.calls.slots()), (0, CALLS));
+    }
+
+    /// Steady traffic reuses the slots of finished calls: the slab holds as many slots as
+    /// calls were in flight at once, not as many as were made.
+    #[test]
+    fn steady_traffic_reuses_the_slots_of_finished_calls() {
+        let (conn, mut server) = connected();
+        for _ in 0..500 {
+            let mut a = Handle::start(&conn);
+            let mut b = Handle::start(&conn);
+            assert!(a.poll_sent().is_pending());
+            assert!(b.poll().is_pending());
+            assert_eq!(server.requests(), [a.call.id, b.call.id]);
+            server.reply(b.call.id);
+            server.reply(a.call.id);
+            assert_replied(a.poll());
+            assert_replied(b.poll());
+        }
+        // A lone call after the pairs, then a dropped one.
+        let mut c = Handle::start(&conn);
+        assert!(c.poll_sent().is_pending());
+        server.reply(c.call.id);
+        assert_replied(c.poll());
+        drop(Handle::start(&conn));
+        let st = conn.lock();
+        assert_eq!((st.calls.len(), st.calls.slots()), (0, 2), "the slab grew");
+    }
+
+    /// A request that cannot be encoded, or is too big, is refused without taking a slot.
+    #[test]
+    fn a_refused_request_leaves_no_call_in_flight() {
+        let (client, _server) = MemoryStream::pair();
+        let conn = Conn::new(Stream::Memory(client), 16);
+        let refused = conn.start(FrameKind::Request, 7, 0, 0, |_| {
+            Err(WireError::BufferTooSmall { needed: 8, got: 4 })
+        });
+        assert_eq!(
+            refused.map(|c| c.id).unwrap_err().status,
+            Status::BadRequest
+        );
+        let too_big = conn.start(FrameKind::Request, 7, 0, 0, |out| {
+            out.extend_from_slice(&[0; 17]);
+            Ok(())
+        });
+        assert_eq!(
+            too_big.map(|c| c.id).unwrap_err().status,
+            Status::BadRequest
+        );
+        let st = conn.lock();
+        assert_eq!((st.calls.len(), st.out.len()), (0, 0));
+        assert_eq!(conn.pending.load(Ordering::Acquire), 0);
+    }
+
+    /// A connection with as many calls in flight as its slab can hold refuses a new call
+    /// with a typed error, sends nothing for it, and takes calls again once one finishes.
+    #[test]
+    fn a_connection_with_every_slot_taken_refuses_a_new_call_until_one_finishes() {
+        let (conn, mut server) = connected();
+        conn.lock().calls.set_max(2);
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        match conn.start(FrameKind::Request, 7, 0, 0, |_| Ok(())) {
+            Err(e) => {
+                assert_eq!(e.status, Status::ResourceExhausted, "{e}");
+                assert!(e.to_string().contains("2 calls are in flight"), "{e}");
+            }
+            Ok(call) => panic!("a third call started: {:#x}", call.id),
+        }
+        assert!(a.poll_sent().is_pending());
+        assert!(b.poll().is_pending());
+        assert_eq!(server.requests(), [a.call.id, b.call.id]);
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        let mut c = Handle::start(&conn);
+        assert!(c.poll_sent().is_pending());
+        assert_eq!(server.requests(), [c.call.id]);
+        for h in [&b, &c] {
+            server.reply(h.call.id);
+        }
+        // c took the reader role a left (b was woken for it, but c was polled first).
+        assert_replied(c.poll());
+        assert_replied(b.poll());
     }
 }

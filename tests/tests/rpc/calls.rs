@@ -157,6 +157,43 @@ fn pipelined_calls_finish_out_of_order() {
     assert_eq!(order.last(), Some(&0), "longest nap last: {order:?}");
 }
 
+/// Thousands of calls in flight on one connection at once (more than the client's slots with
+/// short ids, and far more than the server's in-flight limit, which holds them back): each
+/// caller gets its own answer.
+#[test]
+fn thousands_of_calls_in_flight_on_one_connection_get_their_own_answers() {
+    let served = Served::tcp_with(Limits {
+        max_connections: 1,
+        ..Limits::default()
+    });
+    let lab = served.client();
+    wait(HANG, "a first call", lab.inner().ping()).unwrap();
+    const N: u32 = 6000;
+    let replies = wait(HANG, "thousands of calls", async {
+        let tasks: Vec<_> = (0..N)
+            .map(|id| {
+                let lab = lab.clone();
+                smol::spawn(async move {
+                    let item = Item {
+                        id,
+                        value: -i64::from(id),
+                    };
+                    (item, lab.echo(item).await)
+                })
+            })
+            .collect();
+        let mut replies = Vec::new();
+        for task in tasks {
+            replies.push(task.await);
+        }
+        replies
+    });
+    for (sent, reply) in replies {
+        let got = reply.unwrap_or_else(|e| panic!("call {}: {e}", sent.id));
+        assert_eq!(got, sent, "a caller got another caller's answer");
+    }
+}
+
 #[test]
 fn a_reply_over_the_frame_limit_fails_that_call_only() {
     let served = Served::tcp_with(Limits {

@@ -2,6 +2,7 @@
 //! reader role and reads for everyone; a call dropped before its reply forgets its slot, sends
 //! a cancel frame and passes the reader role on.
 
+use super::calls::Polled;
 use super::{Conn, Flush, Outcome, State};
 use crate::error::RpcError;
 use crate::frame::{self, FrameKind, Header, Status};
@@ -29,9 +30,7 @@ impl State {
             return None;
         }
         self.calls
-            .values_mut()
-            .find(|s| s.done.is_none() && s.waker.is_some())
-            .and_then(|s| s.waker.take())
+            .take_waiting()
             .or_else(|| self.flush_waker.take())
     }
 }
@@ -64,44 +63,33 @@ impl Future for PendingCall {
         let this = &mut *self;
         loop {
             let mut st = this.conn.lock();
-            let reading = st.reading;
-            let outcome = match st.calls.get_mut(&this.id) {
-                None => Some(Err(st.closed.clone().unwrap_or_else(|| {
-                    RpcError::new(Status::Internal, "call slot vanished")
-                }))),
-                Some(slot) => match slot.done.take() {
-                    Some(done) => Some(done),
-                    None if reading && !this.reader => {
-                        match &slot.waker {
-                            Some(w) if w.will_wake(cx.waker()) => {}
-                            _ => slot.waker = Some(cx.waker().clone()),
-                        }
+            let wait = (st.reading && !this.reader).then_some(cx.waker());
+            let outcome = match st.calls.poll(this.id, wait) {
+                Polled::Done(done) => done,
+                Polled::Waiting => return Poll::Pending,
+                Polled::Gone => Err(st
+                    .closed
+                    .clone()
+                    .unwrap_or_else(|| RpcError::new(Status::Internal, "call slot vanished"))),
+                Polled::Read => {
+                    // Nobody reads: this call does, until its own reply is in.
+                    st.reading = true;
+                    drop(st);
+                    this.reader = true;
+                    if this.conn.read_some(cx).is_pending() {
                         return Poll::Pending;
                     }
-                    None => {
-                        slot.waker = None;
-                        None
-                    }
-                },
-            };
-            if let Some(done) = outcome {
-                st.calls.remove(&this.id);
-                this.conn.pending.store(st.calls.len(), Ordering::Release);
-                let next = release_reader(&mut this.reader, &mut st);
-                drop(st);
-                if let Some(w) = next {
-                    w.wake();
+                    continue;
                 }
-                this.finished = true;
-                return Poll::Ready(done);
-            }
-            // Nobody reads: this call does, until its own reply is in.
-            st.reading = true;
+            };
+            this.conn.pending.store(st.calls.len(), Ordering::Release);
+            let next = release_reader(&mut this.reader, &mut st);
             drop(st);
-            this.reader = true;
-            if this.conn.read_some(cx).is_pending() {
-                return Poll::Pending;
+            if let Some(w) = next {
+                w.wake();
             }
+            this.finished = true;
+            return Poll::Ready(outcome);
         }
     }
 }
@@ -118,7 +106,7 @@ impl Drop for PendingCall {
         }
         // The caller gave up (timeout, or the future was dropped): forget the call and tell
         // the server, so it can stop working on it.
-        let replied = st.calls.remove(&self.id).is_some_and(|s| s.done.is_some());
+        let replied = st.calls.remove(self.id).is_some_and(|done| done.is_some());
         conn.pending.store(st.calls.len(), Ordering::Release);
         // Whether this call read, or was woken to read next and now never will: when nobody
         // reads, wake a waiting call to take the role.
