@@ -239,7 +239,17 @@ impl Conn {
         header.timeout_ms = timeout_ms;
         let start = st.out.len();
         let mut encoded = Ok(());
-        frame::encode(&mut st.out, header, |out| encoded = encode(out));
+        // The encoder is the caller's code and may panic halfway through the frame: take the
+        // half-written bytes out again before the panic goes on, or every later frame on this
+        // connection would be read behind them, as garbage.
+        let framing = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            frame::encode(&mut st.out, header, |out| encoded = encode(out));
+        }));
+        if let Err(panic) = framing {
+            st.out.truncate(start);
+            drop(st);
+            std::panic::resume_unwind(panic);
+        }
         let body_len = st.out.len() - start - Header::SIZE;
         let refused = match encoded {
             Err(e) => Some(format!("cannot encode the request: {e}")),
@@ -832,6 +842,36 @@ mod tests {
         assert_replied(b.poll());
         assert_replied(c.poll());
         assert_replied(d.poll());
+    }
+
+    /// A request encoder that panics halfway through its frame: the panic reaches the caller,
+    /// and the next call's frame is the first thing the server reads, not the half frame.
+    #[test]
+    fn a_panicking_encoder_leaves_nothing_in_the_write_buffer() {
+        let (conn, mut server) = connected();
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            conn.start(FrameKind::Request, 7, 0, 0, |out| {
+                out.extend_from_slice(b"half a request");
+                panic!("the encoder fails");
+            })
+        }));
+        assert!(
+            panicked.is_err(),
+            "the encoder's panic did not reach the caller"
+        );
+        assert!(
+            !conn.state.is_poisoned(),
+            "the panic poisoned the connection's lock"
+        );
+        let mut b = Handle::start(&conn);
+        assert!(b.poll().is_pending());
+        assert_eq!(
+            server.requests(),
+            [b.call.id],
+            "the server reads something else before the next request"
+        );
+        server.reply(b.call.id);
+        assert_replied(b.poll());
     }
 
     #[test]
