@@ -424,7 +424,8 @@ impl Conn {
         Poll::Ready(())
     }
 
-    /// Applies one frame from the server; `Ok(true)` when it was a ping to answer.
+    /// Applies one frame from the server; `Ok(true)` when it was a ping to answer, `Err` when
+    /// the connection is to fail with it.
     fn on_frame(
         &self,
         st: &mut State,
@@ -446,12 +447,10 @@ impl Conn {
             FrameKind::Pong => Ok((Status::Ok, Body::copy_of(body))),
             FrameKind::Error => {
                 if header.call_id == 0 {
-                    let error = RpcError::new(header.status, String::from_utf8_lossy(body));
-                    // About the whole connection: the server is about to close it.
-                    self.usable.store(false, Ordering::Release);
-                    st.closed = Some(error.clone());
-                    st.calls.fail_all(&error, wakers);
-                    return Ok(false);
+                    // About the whole connection: the server is about to close it. Fail it
+                    // (every call, and the stream too, so that a write waiting on a full
+                    // socket ends rather than waits, or spins, for a server that will not read).
+                    return Err(RpcError::new(header.status, String::from_utf8_lossy(body)));
                 }
                 // The server's answer to this call: `Ok` with the status, so that the client
                 // can tell it from a connection that failed (an `Err`), after which the call
@@ -872,6 +871,41 @@ mod tests {
         );
         server.reply(b.call.id);
         assert_replied(b.poll());
+    }
+
+    /// The server fails the whole connection (an `Error` frame on call id 0) while the flush
+    /// task, its write waiting on a full socket, holds the reader role: the task must end or
+    /// wait, not spin between a write that cannot go on and a read of a closed connection.
+    #[test]
+    fn an_error_on_the_whole_connection_ends_a_flush_waiting_on_a_full_socket() {
+        let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(1024));
+        let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+        let mut server = Server(Stream::Memory(server));
+        let mut a = Handle::start(&conn);
+        // The flush task's job: a's frame and more than the socket takes; the server reads
+        // none of it, and tells the client it is about to close the connection.
+        let mut buf = conn.lock().take_out();
+        buf.resize(buf.len() + 4096, 0);
+        let mut header = Header::new(FrameKind::Error, 0);
+        header.status = Status::ResourceExhausted;
+        let mut out = Vec::new();
+        frame::encode_bytes(&mut out, header, b"too many connections");
+        assert_eq!(server.0.try_write(&out).expect("write"), out.len());
+        let flush = flush_later(Arc::clone(&conn), buf, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut flush = std::pin::pin!(flush);
+            let polled = flush.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            let _ = tx.send(polled.is_ready());
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_secs(10)).is_ok(),
+            "the flush task's poll never returns"
+        );
+        match a.poll() {
+            Poll::Ready(Err(e)) => assert_eq!(e.status, Status::ResourceExhausted),
+            other => panic!("expected the connection's error, got {other:?}"),
+        }
     }
 
     #[test]
