@@ -908,6 +908,71 @@ mod tests {
         }
     }
 
+    /// A waiting call polled again and again with new wakers (as a `select!` loop does) is
+    /// listed once, and the role goes to its last waker, not to one it no longer listens to.
+    #[test]
+    fn a_call_polled_with_new_wakers_waits_once_and_its_last_waker_takes_the_role() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads");
+        assert!(b.poll().is_pending(), "b waits");
+        let counts: Vec<Arc<Count>> = (0..100).map(|_| Arc::new(Count::default())).collect();
+        for count in &counts {
+            let waker = Waker::from(Arc::clone(count));
+            let polled = Pin::new(&mut b.call).poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending());
+        }
+        assert_eq!(
+            conn.lock().calls.waiting_len(),
+            1,
+            "the waiting list grows with each poll"
+        );
+        assert_eq!(server.requests(), [a.call.id, b.call.id]);
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        assert_eq!(woken[99], 1, "b's last waker was not handed the role");
+        assert_eq!(
+            woken[..99].iter().sum::<usize>(),
+            0,
+            "an old waker was woken"
+        );
+        assert_eq!(b.woken(), 0, "b's first waker was woken");
+        server.reply(b.call.id);
+        assert_replied(b.poll());
+    }
+
+    /// A waiting call completes while its slot is still listed as waiting; the next call in
+    /// that slot waits through the same entry (not a second one) and is handed the role.
+    #[test]
+    fn a_call_in_the_slot_of_a_call_completed_while_listed_is_handed_the_role() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads");
+        assert!(b.poll().is_pending(), "b waits");
+        assert_eq!(server.requests(), [a.call.id, b.call.id]);
+        server.reply(b.call.id);
+        assert!(a.poll().is_pending(), "a read b's reply");
+        assert_replied(b.poll());
+        let mut c = Handle::start(&conn);
+        assert_eq!(conn.lock().calls.slots(), 2, "c did not reuse b's slot");
+        assert!(c.poll_sent().is_pending(), "c waits");
+        assert_eq!(server.requests(), [c.call.id]);
+        assert_eq!(
+            conn.lock().calls.waiting_len(),
+            1,
+            "b's slot is listed twice"
+        );
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        assert_eq!(c.woken(), 1, "nobody was handed the role after a");
+        server.reply(c.call.id);
+        assert_replied(c.poll());
+        assert_eq!(conn.lock().calls.waiting_len(), 0);
+    }
+
     #[test]
     fn dropping_a_waiting_call_sends_a_cancel() {
         let (conn, mut server) = connected();
