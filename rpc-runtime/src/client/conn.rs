@@ -973,6 +973,46 @@ mod tests {
         assert_eq!(conn.lock().calls.waiting_len(), 0);
     }
 
+    /// The connection fails (as when another thread's write breaks) with calls in every
+    /// state: reading, waiting, replied but not yet polled, queued and never polled. Each
+    /// ends, with its reply if it was in and the connection's error if not, and none is left.
+    #[test]
+    fn a_failed_connection_ends_every_call_whatever_its_state() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        let mut c = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads");
+        assert!(b.poll().is_pending(), "b waits");
+        assert!(c.poll().is_pending(), "c waits");
+        assert_eq!(server.requests(), [a.call.id, b.call.id, c.call.id]);
+        server.reply(c.call.id);
+        assert!(a.poll().is_pending(), "a read c's reply");
+        let mut d = Handle::start(&conn);
+        a.count.0.store(0, Ordering::SeqCst);
+        conn.fail(RpcError::new(Status::Unavailable, "connection lost: test"));
+        assert!(
+            a.woken() >= 1,
+            "the reader sleeps on a socket nobody will read again"
+        );
+        assert_eq!(b.woken(), 1, "the waiting call was not woken");
+        let failed = |poll: Poll<Outcome>| match poll {
+            Poll::Ready(Err(e)) => assert_eq!(e.status, Status::Unavailable),
+            other => panic!("expected the connection's error, got {other:?}"),
+        };
+        failed(a.poll());
+        failed(b.poll());
+        assert_replied(c.poll());
+        failed(d.poll_sent());
+        assert!(conn.lock().calls.is_empty(), "a failed call kept its slot");
+        assert_eq!(conn.pending.load(Ordering::Acquire), 0);
+        assert!(!conn.accepts_calls());
+        match conn.start(FrameKind::Request, 7, 0, 0, |_| Ok(())) {
+            Err(e) => assert_eq!(e.status, Status::Unavailable),
+            Ok(_) => panic!("a failed connection took a new call"),
+        }
+    }
+
     #[test]
     fn dropping_a_waiting_call_sends_a_cancel() {
         let (conn, mut server) = connected();
