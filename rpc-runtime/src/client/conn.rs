@@ -424,7 +424,8 @@ impl Conn {
         Poll::Ready(())
     }
 
-    /// Applies one frame from the server; `Ok(true)` when it was a ping to answer.
+    /// Applies one frame from the server; `Ok(true)` when it was a ping to answer, `Err` when
+    /// the connection is to fail with it.
     fn on_frame(
         &self,
         st: &mut State,
@@ -446,12 +447,10 @@ impl Conn {
             FrameKind::Pong => Ok((Status::Ok, Body::copy_of(body))),
             FrameKind::Error => {
                 if header.call_id == 0 {
-                    let error = RpcError::new(header.status, String::from_utf8_lossy(body));
-                    // About the whole connection: the server is about to close it.
-                    self.usable.store(false, Ordering::Release);
-                    st.closed = Some(error.clone());
-                    st.calls.fail_all(&error, wakers);
-                    return Ok(false);
+                    // About the whole connection: the server is about to close it. Fail it
+                    // (every call, and the stream too, so that a write waiting on a full
+                    // socket ends rather than waits, or spins, for a server that will not read).
+                    return Err(RpcError::new(header.status, String::from_utf8_lossy(body)));
                 }
                 // The server's answer to this call: `Ok` with the status, so that the client
                 // can tell it from a connection that failed (an `Err`), after which the call
@@ -521,6 +520,9 @@ mod tests {
             }
         }
     }
+
+    /// How many slots get short ids (the top bit clear).
+    const SHORT_ID_SLOTS: usize = 4096;
 
     /// A waker that counts its wake-ups.
     #[derive(Default)]
@@ -874,6 +876,146 @@ mod tests {
         assert_replied(b.poll());
     }
 
+    /// The server fails the whole connection (an `Error` frame on call id 0) while the flush
+    /// task, its write waiting on a full socket, holds the reader role: the task must end or
+    /// wait, not spin between a write that cannot go on and a read of a closed connection.
+    #[test]
+    fn an_error_on_the_whole_connection_ends_a_flush_waiting_on_a_full_socket() {
+        let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(1024));
+        let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+        let mut server = Server(Stream::Memory(server));
+        let mut a = Handle::start(&conn);
+        // The flush task's job: a's frame and more than the socket takes; the server reads
+        // none of it, and tells the client it is about to close the connection.
+        let mut buf = conn.lock().take_out();
+        buf.resize(buf.len() + 4096, 0);
+        let mut header = Header::new(FrameKind::Error, 0);
+        header.status = Status::ResourceExhausted;
+        let mut out = Vec::new();
+        frame::encode_bytes(&mut out, header, b"too many connections");
+        assert_eq!(server.0.try_write(&out).expect("write"), out.len());
+        let flush = flush_later(Arc::clone(&conn), buf, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut flush = std::pin::pin!(flush);
+            let polled = flush.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            let _ = tx.send(polled.is_ready());
+        });
+        assert!(
+            rx.recv_timeout(std::time::Duration::from_secs(10)).is_ok(),
+            "the flush task's poll never returns"
+        );
+        match a.poll() {
+            Poll::Ready(Err(e)) => assert_eq!(e.status, Status::ResourceExhausted),
+            other => panic!("expected the connection's error, got {other:?}"),
+        }
+    }
+
+    /// A waiting call polled again and again with new wakers (as a `select!` loop does) is
+    /// listed once, and the role goes to its last waker, not to one it no longer listens to.
+    #[test]
+    fn a_call_polled_with_new_wakers_waits_once_and_its_last_waker_takes_the_role() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads");
+        assert!(b.poll().is_pending(), "b waits");
+        let counts: Vec<Arc<Count>> = (0..100).map(|_| Arc::new(Count::default())).collect();
+        for count in &counts {
+            let waker = Waker::from(Arc::clone(count));
+            let polled = Pin::new(&mut b.call).poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending());
+        }
+        assert_eq!(
+            conn.lock().calls.waiting_len(),
+            1,
+            "the waiting list grows with each poll"
+        );
+        assert_eq!(server.requests(), [a.call.id, b.call.id]);
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        let woken: Vec<usize> = counts.iter().map(|c| c.0.load(Ordering::SeqCst)).collect();
+        assert_eq!(woken[99], 1, "b's last waker was not handed the role");
+        assert_eq!(
+            woken[..99].iter().sum::<usize>(),
+            0,
+            "an old waker was woken"
+        );
+        assert_eq!(b.woken(), 0, "b's first waker was woken");
+        server.reply(b.call.id);
+        assert_replied(b.poll());
+    }
+
+    /// A waiting call completes while its slot is still listed as waiting; the next call in
+    /// that slot waits through the same entry (not a second one) and is handed the role.
+    #[test]
+    fn a_call_in_the_slot_of_a_call_completed_while_listed_is_handed_the_role() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads");
+        assert!(b.poll().is_pending(), "b waits");
+        assert_eq!(server.requests(), [a.call.id, b.call.id]);
+        server.reply(b.call.id);
+        assert!(a.poll().is_pending(), "a read b's reply");
+        assert_replied(b.poll());
+        let mut c = Handle::start(&conn);
+        assert_eq!(conn.lock().calls.slots(), 2, "c did not reuse b's slot");
+        assert!(c.poll_sent().is_pending(), "c waits");
+        assert_eq!(server.requests(), [c.call.id]);
+        assert_eq!(
+            conn.lock().calls.waiting_len(),
+            1,
+            "b's slot is listed twice"
+        );
+        server.reply(a.call.id);
+        assert_replied(a.poll());
+        assert_eq!(c.woken(), 1, "nobody was handed the role after a");
+        server.reply(c.call.id);
+        assert_replied(c.poll());
+        assert_eq!(conn.lock().calls.waiting_len(), 0);
+    }
+
+    /// The connection fails (as when another thread's write breaks) with calls in every
+    /// state: reading, waiting, replied but not yet polled, queued and never polled. Each
+    /// ends, with its reply if it was in and the connection's error if not, and none is left.
+    #[test]
+    fn a_failed_connection_ends_every_call_whatever_its_state() {
+        let (conn, mut server) = connected();
+        let mut a = Handle::start(&conn);
+        let mut b = Handle::start(&conn);
+        let mut c = Handle::start(&conn);
+        assert!(a.poll_sent().is_pending(), "a reads");
+        assert!(b.poll().is_pending(), "b waits");
+        assert!(c.poll().is_pending(), "c waits");
+        assert_eq!(server.requests(), [a.call.id, b.call.id, c.call.id]);
+        server.reply(c.call.id);
+        assert!(a.poll().is_pending(), "a read c's reply");
+        let mut d = Handle::start(&conn);
+        a.count.0.store(0, Ordering::SeqCst);
+        conn.fail(RpcError::new(Status::Unavailable, "connection lost: test"));
+        assert!(
+            a.woken() >= 1,
+            "the reader sleeps on a socket nobody will read again"
+        );
+        assert_eq!(b.woken(), 1, "the waiting call was not woken");
+        let failed = |poll: Poll<Outcome>| match poll {
+            Poll::Ready(Err(e)) => assert_eq!(e.status, Status::Unavailable),
+            other => panic!("expected the connection's error, got {other:?}"),
+        };
+        failed(a.poll());
+        failed(b.poll());
+        assert_replied(c.poll());
+        failed(d.poll_sent());
+        assert!(conn.lock().calls.is_empty(), "a failed call kept its slot");
+        assert_eq!(conn.pending.load(Ordering::Acquire), 0);
+        assert!(!conn.accepts_calls());
+        match conn.start(FrameKind::Request, 7, 0, 0, |_| Ok(())) {
+            Err(e) => assert_eq!(e.status, Status::Unavailable),
+            Ok(_) => panic!("a failed connection took a new call"),
+        }
+    }
+
     #[test]
     fn dropping_a_waiting_call_sends_a_cancel() {
         let (conn, mut server) = connected();
@@ -951,6 +1093,42 @@ mod tests {
         }
         let st = conn.lock();
         assert_eq!((st.calls.len(), st.calls.slots()), (0, CALLS));
+    }
+
+    /// With all the short-id slots in flight, a caller that starts calls and gives them up in
+    /// a loop reuses one long-id slot over and over. Its generation has 11 bits: after 2048
+    /// reuses the id of the first call given up comes back, and a late reply to that call
+    /// (sent before the server read its cancel, as the protocol allows) completes the new one.
+    #[test]
+    #[ignore = "known: a long-id slot's id comes back after 2048 reuses (review branch report)"]
+    fn a_late_reply_does_not_complete_a_call_2048_reuses_of_its_slot_later() {
+        let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(4 << 20));
+        let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+        let mut server = Server(Stream::Memory(server));
+        let mut busy: Vec<Handle> = (0..SHORT_ID_SLOTS).map(|_| Handle::start(&conn)).collect();
+        let x = Handle::start(&conn);
+        assert!(
+            busy[0].poll_sent().is_pending(),
+            "the first call writes every request"
+        );
+        let stale = x.call.id;
+        assert!(server.requests().contains(&stale));
+        drop(x);
+        for _ in 0..2047 {
+            drop(Handle::start(&conn));
+        }
+        let mut w = Handle::start(&conn);
+        server.reply_with(stale, b"stale");
+        // w waits while busy[0] reads; the late reply must not complete it.
+        assert!(w.poll_sent().is_pending());
+        assert!(busy[0].poll().is_pending());
+        match w.poll() {
+            Poll::Pending => {}
+            other => panic!(
+                "w ({:#x}) got the late reply to {stale:#x}: {other:?}",
+                w.call.id
+            ),
+        }
     }
 
     /// Steady traffic reuses the slots of finished calls: the slab holds as many slots as

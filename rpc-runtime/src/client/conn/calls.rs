@@ -263,6 +263,12 @@ impl Calls {
         self.max = max.min(MAX_CALLS);
     }
 
+    /// How many entries the list of waiting slots holds, stale ones included.
+    #[cfg(test)]
+    pub(super) fn waiting_len(&self) -> usize {
+        self.waiting.len()
+    }
+
     /// How many slots the slab holds: the most calls that were ever in flight at once.
     #[cfg(test)]
     pub(super) fn slots(&self) -> usize {
