@@ -7,7 +7,9 @@
 //! (free slots are reused last-freed first), get ids with the top bit clear: 12 bits of index
 //! and 19 of generation, the generation never 0 so that no id is 0 (the connection's id).
 //! Slots past them, needed only with thousands of calls in flight, get ids with the top bit
-//! set: 20 bits of index and 11 of generation. The server only echoes ids, so how they are
+//! set: 16 bits of index and 15 of generation. A slot's id comes back only after its slot was
+//! reused 2^15 times (2^19 - 1 for a small slot); until then a late answer to a call given up
+//! in it cannot be taken for a newer call's, however fast calls are started and dropped. The server only echoes ids, so how they are
 //! chosen is the client's business; each is non-zero and unique among the calls in flight.
 //!
 //! The slab never shrinks: it holds as many slots as were ever in flight at once.
@@ -25,7 +27,7 @@ const SMALL_GENS: u32 = 1 << (31 - SMALL_BITS);
 /// The top bit, set in the ids of the slots past the small ones.
 const LARGE: u32 = 1 << 31;
 /// Bits of slot index (counted from `SMALL_SLOTS`) in an id with the top bit set.
-const LARGE_BITS: u32 = 20;
+const LARGE_BITS: u32 = 16;
 /// Generations of a large slot: 0 to `LARGE_GENS - 1`.
 const LARGE_GENS: u32 = 1 << (31 - LARGE_BITS);
 
