@@ -278,7 +278,7 @@ where
         .as_mut()
         .poll(&mut Context::from_waker(Waker::noop()))
     {
-        Poll::Ready(result) => Started::Finished(out.result(&result)),
+        Poll::Ready(result) => framed_result(out, result),
         Poll::Pending => Started::Waiting(Box::pin(Replying { handler })),
     }
 }

@@ -33,7 +33,12 @@ impl Reply {
 /// A blocking connection to the served TCP endpoint, with a read timeout that turns a
 /// missing reply into a failure.
 pub(super) fn connect(served: &Served) -> TcpStream {
-    let rpc_runtime::Endpoint::Tcp(addr) = &served.endpoint else {
+    connect_to(&served.endpoint)
+}
+
+/// [`connect`] for any server's TCP endpoint.
+pub(super) fn connect_to(endpoint: &rpc_runtime::Endpoint) -> TcpStream {
+    let rpc_runtime::Endpoint::Tcp(addr) = endpoint else {
         panic!("a tcp endpoint");
     };
     let stream = TcpStream::connect(addr.as_str()).expect("connect");

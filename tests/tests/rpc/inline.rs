@@ -4,27 +4,13 @@
 //! `Reply`. Both must put the same bytes on the wire, and nothing a call half wrote may stay
 //! in front of the next frame.
 
-use super::support::{Raw, request_to};
+use super::support::{Oops, Raw, Value, request_to};
 use rpc_runtime::frame::{self, FrameKind, Header, Status};
 use rpc_runtime::schema::ServiceSchema;
 use rpc_runtime::server::{Limits, RunningServer};
 use rpc_runtime::service::{Call, ReplySlot, Started};
 use rpc_runtime::{Endpoint, Reply, Server, Service, Wire, service};
 use std::collections::BTreeMap;
-
-/// A number to answer with.
-#[derive(Wire, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Value {
-    pub n: u32,
-}
-
-/// `Shapes`' own error.
-#[derive(Wire, Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Oops {
-    /// An odd number was asked for.
-    Odd = 1,
-}
 
 /// One method per way a call can end.
 #[service]

@@ -20,6 +20,20 @@ use std::time::Duration;
 /// The upper bound on anything a test waits for. Only reached when something hangs.
 pub const HANG: Duration = Duration::from_secs(10);
 
+/// A number, the request and response of the small services some tests declare.
+#[derive(Wire, Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Value {
+    pub n: u32,
+}
+
+/// Those services' own error.
+#[derive(Wire, Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Oops {
+    /// An odd number was given.
+    Odd = 1,
+}
+
 /// Runs `fut` to completion on this thread, or panics naming `what` after `limit`.
 pub fn wait<T>(limit: Duration, what: &str, fut: impl Future<Output = T>) -> T {
     smol::block_on(guard(limit, what, fut))

@@ -3,8 +3,8 @@
 //! generated clients they answer, fail and panic exactly as an `async fn` would, and nothing a
 //! client sees (ids, fingerprints, `describe`, OpenAPI) tells the two kinds apart.
 
-use super::http::read_reply;
-use super::support::{HANG, Raw, request_to, wait};
+use super::http::{connect_to, read_reply};
+use super::support::{HANG, Oops, Raw, Value, request_to, wait};
 use rpc_runtime::frame::{self, FrameKind, Header, Status};
 use rpc_runtime::server::{Limits, Peer, RunningServer, current_peer};
 use rpc_runtime::{BlockingClient, Client, Endpoint, Reply, Server, Service, Wire, service};
@@ -15,21 +15,6 @@ use std::net::TcpStream;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::task::{Context, Poll, Waker};
-use std::time::Duration;
-
-/// A number.
-#[derive(Wire, Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Value {
-    pub n: u32,
-}
-
-/// `Mixed`'s own error.
-#[derive(Wire, Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Oops {
-    /// An odd number was given.
-    Odd = 1,
-}
 
 /// A service whose methods never wait are plain `fn`s, beside one that does.
 #[service]
@@ -314,17 +299,6 @@ fn pipelined_plain_and_async_calls_each_get_their_own_reply() {
     }
 }
 
-fn http_connect(server: &RunningServer) -> TcpStream {
-    let Endpoint::Tcp(addr) = &server.endpoints()[0] else {
-        panic!("a tcp endpoint");
-    };
-    let stream = TcpStream::connect(addr.as_str()).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    stream
-}
-
 fn http(stream: &mut TcpStream, head: &str, body: &str) -> (u16, Json) {
     let head = format!(
         "{head}\r\nHost: t\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
@@ -340,7 +314,7 @@ fn http(stream: &mut TcpStream, head: &str, body: &str) -> (u16, Json) {
 #[test]
 fn a_plain_fn_answers_json_over_http() {
     let server = serve();
-    let mut stream = http_connect(&server);
+    let mut stream = connect_to(&server.endpoints()[0]);
     let (code, value) = http(&mut stream, "POST /Mixed/double HTTP/1.1", r#"{"n": 4}"#);
     assert_eq!((code, value), (200, json!({"n": 8})));
 
