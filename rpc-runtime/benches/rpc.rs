@@ -7,8 +7,14 @@
 //!
 //! ```sh
 //! cargo bench -p rpc-runtime --bench rpc -- [S1|S2|S3|all] [tcp|uds|all] [--secs N] [--reps N]
+//!     [--client-executor shared|per-thread]
 //! cargo bench -p rpc-runtime --bench rpc -- idle [tcp|uds|all] [--conns N] [--reps N]
 //! ```
+//!
+//! `--client-executor` (or `RPC_BENCH_CLIENT_EXECUTOR`) says how the async clients (rpc-runtime
+//! and smol-raw) use their two threads: `shared`, the default, is one smol executor that both
+//! threads run and steal from; `per-thread` gives each thread an executor of its own and puts
+//! all of a connection's tasks on one of them. Each line says which as `client_exec=`.
 //!
 //! Every cell runs in a fresh process (this binary re-runs itself with
 //! `--cell PEER SCENARIO TRANSPORT SECS`), repetitions in rep-major order; each cell prints one
@@ -253,6 +259,7 @@ fn main() {
     let mut reps = 3usize;
     let mut idle = false;
     let mut conns = 10_000usize;
+    let mut layout: Option<String> = None;
     let mut it = args.iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -264,9 +271,16 @@ fn main() {
             "all" => {}
             "--secs" => secs = it.next().and_then(|v| v.parse().ok()).unwrap_or(secs),
             "--reps" => reps = it.next().and_then(|v| v.parse().ok()).unwrap_or(reps),
+            "--client-executor" => match it.next().map(String::as_str) {
+                Some(v @ ("shared" | "per-thread")) => layout = Some(v.to_owned()),
+                v => {
+                    eprintln!("--client-executor {v:?}: expected shared or per-thread");
+                    std::process::exit(2);
+                }
+            },
             other => {
                 eprintln!(
-                    "unknown argument {other:?}; usage: rpc [S1|S2|S3|all|idle] [tcp|uds|all] [--secs N] [--reps N] [--conns N]"
+                    "unknown argument {other:?}; usage: rpc [S1|S2|S3|all|idle] [tcp|uds|all] [--secs N] [--reps N] [--conns N] [--client-executor shared|per-thread]"
                 );
                 std::process::exit(2);
             }
@@ -308,7 +322,11 @@ fn main() {
         for s in &scenarios {
             for t in &transports {
                 for peer in PEERS {
-                    let out = Command::new(&exe)
+                    let mut cell = Command::new(&exe);
+                    if let Some(layout) = &layout {
+                        cell.env("RPC_BENCH_CLIENT_EXECUTOR", layout);
+                    }
+                    let out = cell
                         .args([
                             "--cell",
                             peer,
@@ -335,6 +353,10 @@ fn main() {
             }
         }
     }
+    let shown = layout
+        .or_else(|| std::env::var("RPC_BENCH_CLIENT_EXECUTOR").ok())
+        .unwrap_or_else(|| "shared".to_owned());
+    println!("client executor: {shown}");
     summarize(&lines);
 }
 
@@ -476,6 +498,11 @@ fn run_cell(args: &[String]) {
     let _ = std::fs::create_dir_all(&dir);
     let sock = dir.join("bench.sock");
     let measured = Duration::from_secs(secs);
+    // raw's client is one blocking thread per connection, whatever the layout asked for.
+    let client_exec = match peer.as_str() {
+        "raw" => "threads",
+        _ => Layout::from_env().name(),
+    };
     let (tally, cpu) = match peer.as_str() {
         "raw" => raw_cell(s, t, &sock, measured),
         "smol-raw" => smol_raw_cell(s, t, &sock, measured),
@@ -488,10 +515,11 @@ fn run_cell(args: &[String]) {
     let cpu_total = (user + sys).as_secs_f64() * 1e6;
     let q = |p: f64| tally.hist.value_at_quantile(p) as f64 / 1000.0;
     println!(
-        "peer={peer} transport={transport} scenario={} conns={} inflight={} secs={secs} calls={} all_calls={} calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} cpu_us_per_call={:.3} user_us_per_call={:.3} sys_us_per_call={:.3} sys_frac={:.3} ctxsw_per_call={:.4} vol_ctxsw_per_call={:.4}",
+        "peer={peer} transport={transport} scenario={} conns={} inflight={} client_exec={} secs={secs} calls={} all_calls={} calls_per_s={:.0} p50_us={:.1} p99_us={:.1} p999_us={:.1} max_us={:.1} cpu_us_per_call={:.3} user_us_per_call={:.3} sys_us_per_call={:.3} sys_frac={:.3} ctxsw_per_call={:.4} vol_ctxsw_per_call={:.4}",
         s.name,
         s.conns,
         s.inflight,
+        client_exec,
         tally.calls,
         tally.all,
         tally.calls as f64 / measured.as_secs_f64(),
@@ -526,13 +554,14 @@ fn measure_window(window: Window, done: &AtomicBool) -> Usage {
     )
 }
 
-/// A smol executor run by its own threads until [`Pool::stop`].
+/// Smol executors run by their own threads until [`Pool::stop`]: one executor that every
+/// thread runs and steals from ([`Layout::Shared`]), or one per thread ([`Layout::PerThread`]).
 ///
 /// Each thread keeps a [`Tally`] that tasks running on it record into ([`record_here`]):
 /// one histogram per thread stays in the cache, where one per caller task (64 in S2, 128 in
 /// S3, ~40 kB of each in use) missed it on most calls.
 struct Pool {
-    ex: Arc<smol::Executor<'static>>,
+    executors: Vec<Arc<smol::Executor<'static>>>,
     stop: smol::channel::Sender<()>,
     threads: Vec<std::thread::JoinHandle<Tally>>,
 }
@@ -552,12 +581,18 @@ fn record_here(w: &Window, started: Instant, done: Instant) {
 }
 
 impl Pool {
-    fn new(threads: usize) -> Pool {
-        let ex = Arc::new(smol::Executor::new());
+    fn new(threads: usize, layout: Layout) -> Pool {
+        let count = match layout {
+            Layout::Shared => 1,
+            Layout::PerThread => threads,
+        };
+        let executors: Vec<_> = (0..count)
+            .map(|_| Arc::new(smol::Executor::new()))
+            .collect();
         let (stop, stopped) = smol::channel::bounded::<()>(1);
         let threads = (0..threads)
-            .map(|_| {
-                let ex = Arc::clone(&ex);
+            .map(|i| {
+                let ex = Arc::clone(&executors[i % executors.len()]);
                 let stopped = stopped.clone();
                 // Made before the thread starts its window, as the callers' were (see rpc_cell).
                 let tally = Tally::new();
@@ -568,7 +603,17 @@ impl Pool {
                 })
             })
             .collect();
-        Pool { ex, stop, threads }
+        Pool {
+            executors,
+            stop,
+            threads,
+        }
+    }
+
+    /// The executor for the tasks of connection `c`: the one shared executor, or thread
+    /// `c % threads`'s own, so that every task of a connection runs on one thread.
+    fn for_conn(&self, c: usize) -> &smol::Executor<'static> {
+        &self.executors[c % self.executors.len()]
     }
 
     /// Ends every thread's run loop, waits for them, and returns what tasks recorded on them
@@ -580,6 +625,42 @@ impl Pool {
                 .into_iter()
                 .map(|th| th.join().expect("pool thread")),
         )
+    }
+}
+
+/// How a client's threads run its tasks (`RPC_BENCH_CLIENT_EXECUTOR`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Layout {
+    /// One executor that every thread runs and steals from: smol's usual multi-threaded set-up,
+    /// and the default. A caller's task runs on whichever thread takes it.
+    Shared,
+    /// An executor per thread, and every task of a connection on one of them (connection `c`
+    /// on thread `c % threads`): a connection's callers, and the wake-ups between them, stay
+    /// on one thread.
+    PerThread,
+}
+
+impl Layout {
+    /// The value of `RPC_BENCH_CLIENT_EXECUTOR`: `shared` (or unset) or `per-thread`.
+    fn from_env() -> Layout {
+        match std::env::var("RPC_BENCH_CLIENT_EXECUTOR").as_deref() {
+            Err(_) | Ok("shared") => Layout::Shared,
+            Ok("per-thread") => Layout::PerThread,
+            Ok(other) => {
+                eprintln!(
+                    "RPC_BENCH_CLIENT_EXECUTOR={other:?}: expected \"shared\" or \"per-thread\""
+                );
+                std::process::exit(2);
+            }
+        }
+    }
+
+    /// The name printed as `client_exec=`.
+    fn name(self) -> &'static str {
+        match self {
+            Layout::Shared => "shared",
+            Layout::PerThread => "per-thread",
+        }
     }
 }
 
@@ -607,7 +688,7 @@ fn rpc_cell(s: Scenario, t: Transport, sock: &Path, measured: Duration) -> (Tall
         .spawn()
         .expect("spawn");
     let endpoint = server.endpoints()[0].clone();
-    let pool = Pool::new(client_threads());
+    let pool = Pool::new(client_threads(), Layout::from_env());
     let window = Window::after_warmup(Duration::ZERO, measured);
     let done = Arc::new(AtomicBool::new(false));
     let mut tasks = Vec::new();
@@ -618,7 +699,7 @@ fn rpc_cell(s: Scenario, t: Transport, sock: &Path, measured: Duration) -> (Tall
             let client = client.clone();
             let done = Arc::clone(&done);
             let base = ((c * s.inflight + k) as u32) << 24;
-            tasks.push(pool.ex.spawn(async move {
+            tasks.push(pool.for_conn(c).spawn(async move {
                 let mut n = 0u32;
                 while !done.load(Ordering::Relaxed) {
                     let req = request(base | (n & 0x00ff_ffff));
@@ -854,11 +935,11 @@ async fn smol_raw_client(
 /// of their own, before the window, as for raw); the client is an executor of its own (two
 /// threads, or `RPC_BENCH_CLIENT_THREADS`) with one task per connection.
 fn smol_raw_cell(s: Scenario, t: Transport, sock: &Path, measured: Duration) -> (Tally, Usage) {
-    let server = Pool::new(2);
+    let server = Pool::new(2, Layout::Shared);
     let (listener, endpoint) = Listener::bind(t, sock);
-    let ex = Arc::clone(&server.ex);
+    let ex = Arc::clone(&server.executors[0]);
     listener.serve_each(move |conn| ex.spawn(smol_raw_serve(conn.into_async())).detach());
-    let pool = Pool::new(client_threads());
+    let pool = Pool::new(client_threads(), Layout::from_env());
     let conns: Vec<Conn> = (0..s.conns).map(|_| Conn::connect(&endpoint)).collect();
     let window = Window::after_warmup(Duration::ZERO, measured);
     let done = Arc::new(AtomicBool::new(false));
@@ -870,7 +951,7 @@ fn smol_raw_cell(s: Scenario, t: Transport, sock: &Path, measured: Duration) -> 
             let done = Arc::clone(&done);
             let tally = Tally::new();
             let client = smol_raw_client(conn.into_async(), base, s.inflight, window, done, tally);
-            pool.ex.spawn(client)
+            pool.for_conn(c).spawn(client)
         })
         .collect();
     let cpu = measure_window(window, &done);
