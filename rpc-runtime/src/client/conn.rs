@@ -493,7 +493,7 @@ mod tests {
     use crate::frame::DEFAULT_MAX_BODY;
     use crate::transport::memory::{Faults, MemoryStream};
     use smol::future::FutureExt as _;
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
     use std::task::Wake;
 
     /// Something a test runs at the start of the next `read_some`.
@@ -1213,5 +1213,286 @@ mod tests {
         // c took the reader role a left (b was woken for it, but c was polled first).
         assert_replied(c.poll());
         assert_replied(b.poll());
+    }
+
+    /// A waker whose last reference, when it goes, drops a call of the connection: as when a
+    /// task's last waker is dropped and takes the task's future with it, and that future held
+    /// a call. Dropping the call takes the connection's lock, so this waker must never be
+    /// dropped with that lock held.
+    struct DropsCall {
+        call: Mutex<Option<PendingCall>>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl Wake for DropsCall {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    impl Drop for DropsCall {
+        fn drop(&mut self) {
+            let call = self
+                .call
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            drop(call);
+            self.dropped.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// A `DropsCall` waker holding `call`, and the flag it raises once it has dropped it.
+    fn drops_call(call: Handle) -> (Waker, Arc<AtomicBool>) {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let waker = Waker::from(Arc::new(DropsCall {
+            call: Mutex::new(Some(call.call)),
+            dropped: Arc::clone(&dropped),
+        }));
+        (waker, dropped)
+    }
+
+    /// Runs `scenario` on a thread of its own and fails if it does not end within 10 s: a
+    /// thread that takes the connection's lock again while holding it deadlocks (or panics),
+    /// and the test is to fail then, not hang.
+    fn ends_in_time(scenario: impl FnOnce() + Send + 'static) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            scenario();
+            let _ = tx.send(());
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("deadlock: a waker was dropped under the connection's lock")
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the scenario panicked (see its output above)")
+            }
+        }
+    }
+
+    /// A waiting call is polled again with another waker (as a `select!` loop does): the
+    /// waker it replaces is the last reference to one whose drop drops another call.
+    #[test]
+    fn a_waker_replaced_by_a_new_poll_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (conn, mut server) = connected();
+            let mut a = Handle::start(&conn);
+            let mut b = Handle::start(&conn);
+            let (waker, dropped) = drops_call(Handle::start(&conn));
+            assert!(a.poll_sent().is_pending(), "a reads");
+            let polled = Pin::new(&mut b.call).poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending(), "b waits");
+            drop(waker);
+            assert!(!dropped.load(Ordering::SeqCst), "b's slot let its waker go");
+            assert!(b.poll().is_pending(), "b waits, with its own waker now");
+            assert!(
+                dropped.load(Ordering::SeqCst),
+                "the replaced waker was kept"
+            );
+            assert_eq!(conn.lock().calls.len(), 2, "the dropped call kept its slot");
+            server.requests();
+            server.reply(a.call.id);
+            assert_replied(a.poll());
+            assert_eq!(b.woken(), 1, "b's new waker was not handed the role");
+            server.reply(b.call.id);
+            assert_replied(b.poll());
+        });
+    }
+
+    /// A waiting call is woken to take the reader role and finds, when polled, that it is to
+    /// read: the waker it gives up is the last reference to one whose drop drops another call.
+    #[test]
+    fn a_waker_given_up_to_read_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (conn, mut server) = connected();
+            let mut a = Handle::start(&conn);
+            let mut b = Handle::start(&conn);
+            let mut c = Handle::start(&conn);
+            let (waker, dropped) = drops_call(Handle::start(&conn));
+            assert!(a.poll_sent().is_pending(), "a reads");
+            let polled = Pin::new(&mut b.call).poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending(), "b waits");
+            drop(waker);
+            assert!(c.poll().is_pending(), "c waits");
+            server.requests();
+            server.reply(a.call.id);
+            // a hands the role to c, the latest to wait; b keeps its waker.
+            assert_replied(a.poll());
+            assert_eq!(c.woken(), 1, "c was not handed the role");
+            assert!(!dropped.load(Ordering::SeqCst), "b's slot let its waker go");
+            // b is polled first: nobody reads, so b reads, and needs its waker no more.
+            assert!(b.poll().is_pending(), "b reads");
+            assert!(dropped.load(Ordering::SeqCst), "b's old waker was kept");
+            assert_eq!(conn.lock().calls.len(), 2, "the dropped call kept its slot");
+            server.reply(b.call.id);
+            assert_replied(b.poll());
+            server.reply(c.call.id);
+            assert_replied(c.poll());
+        });
+    }
+
+    /// A waiting call is dropped (given up): the waker its slot held is the last reference to
+    /// one whose drop drops another call.
+    #[test]
+    fn the_waker_of_a_dropped_waiting_call_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (conn, mut server) = connected();
+            let mut a = Handle::start(&conn);
+            let mut b = Handle::start(&conn);
+            let (waker, dropped) = drops_call(Handle::start(&conn));
+            assert!(a.poll_sent().is_pending(), "a reads");
+            let polled = Pin::new(&mut b.call).poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending(), "b waits");
+            drop(waker);
+            assert!(!dropped.load(Ordering::SeqCst), "b's slot let its waker go");
+            drop(b);
+            assert!(dropped.load(Ordering::SeqCst), "b's waker outlived b");
+            assert_eq!(conn.lock().calls.len(), 1, "a dropped call kept its slot");
+            server.requests();
+            server.reply(a.call.id);
+            assert_replied(a.poll());
+        });
+    }
+
+    /// The flush task, its write waiting on a full socket while `a` holds the reader role,
+    /// as the flush-waker tests below set it up: `a` reads, and the task's buffer holds
+    /// every frame queued and more than the socket takes. The task was last polled with a
+    /// `DropsCall` waker holding a call `d` (whose frame is in that buffer too).
+    struct FlushWaiting {
+        conn: Arc<Conn>,
+        server: Server,
+        a: Handle,
+        flush: Pin<Box<dyn Future<Output = ()> + Send>>,
+        dropped: Arc<AtomicBool>,
+    }
+
+    impl FlushWaiting {
+        /// `wait` calls are started, and polled to wait, after `a` takes the reader role.
+        fn new(wait: usize) -> (FlushWaiting, Vec<Handle>) {
+            let (client, server) = MemoryStream::pair_with(&Faults::default().buffer(1024));
+            let conn = Conn::new(Stream::Memory(client), DEFAULT_MAX_BODY);
+            let mut a = Handle::start(&conn);
+            let d = Handle::start(&conn);
+            let mut waiting: Vec<Handle> = (0..wait).map(|_| Handle::start(&conn)).collect();
+            // Every frame goes to the flush task: a (the first call, the one to write) does
+            // not write. The others left writing to a, so their drop does not write either.
+            let mut buf = conn.lock().take_out();
+            buf.resize(buf.len() + (64 << 10), 0);
+            a.call.flush = Flush::No;
+            assert!(a.poll().is_pending(), "a reads");
+            for h in &mut waiting {
+                assert!(h.poll().is_pending(), "a call waits");
+            }
+            let mut flush: Pin<Box<dyn Future<Output = ()> + Send>> =
+                Box::pin(flush_later(Arc::clone(&conn), buf, 0));
+            let (waker, dropped) = drops_call(d);
+            let polled = flush.as_mut().poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending(), "the flush task's write does not wait");
+            drop(waker);
+            assert!(
+                conn.lock().flush_waker.is_some(),
+                "the flush task did not wait"
+            );
+            let flush = FlushWaiting {
+                conn,
+                server: Server(Stream::Memory(server)),
+                a,
+                flush,
+                dropped,
+            };
+            (flush, waiting)
+        }
+
+        /// Polls the flush task with a waker that wakes nothing.
+        fn poll(&mut self) -> Poll<()> {
+            let mut cx = Context::from_waker(Waker::noop());
+            self.flush.as_mut().poll(&mut cx)
+        }
+
+        fn dropped(&self) -> bool {
+            self.dropped.load(Ordering::SeqCst)
+        }
+    }
+
+    /// The flush task is polled again while another call still reads: the waker it replaces
+    /// is the last reference to one whose drop drops a call.
+    #[test]
+    fn a_flush_waker_replaced_by_a_new_poll_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (mut f, _) = FlushWaiting::new(0);
+            assert!(!f.dropped(), "the flush waker was let go");
+            assert!(f.poll().is_pending());
+            assert!(f.dropped(), "the replaced flush waker was kept");
+            assert_eq!(
+                f.conn.lock().calls.len(),
+                1,
+                "the dropped call kept its slot"
+            );
+            assert!(
+                f.conn.lock().flush_waker.is_some(),
+                "the flush task stopped waiting"
+            );
+        });
+    }
+
+    /// The reader hands its role to a waiting call and the flush task, polled first, takes
+    /// it: the waker it no longer needs is the last reference to one whose drop drops a call.
+    #[test]
+    fn a_flush_waker_given_up_to_read_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (mut f, waiting) = FlushWaiting::new(1);
+            let reply = {
+                let mut out = Vec::new();
+                frame::encode_bytes(
+                    &mut out,
+                    Header::new(FrameKind::Response, f.a.call.id),
+                    b"ok",
+                );
+                out
+            };
+            assert_eq!(f.server.0.try_write(&reply).expect("write"), reply.len());
+            assert_replied(f.a.poll());
+            assert_eq!(
+                waiting[0].woken(),
+                1,
+                "the waiting call was not handed the role"
+            );
+            assert!(!f.dropped(), "the flush waker was let go");
+            assert!(f.poll().is_pending(), "the flush task reads");
+            assert!(
+                f.dropped(),
+                "the flush task kept a waker it no longer needs"
+            );
+            assert!(f.conn.lock().flush_waker.is_none());
+            assert_eq!(
+                f.conn.lock().calls.len(),
+                1,
+                "the dropped call kept its slot"
+            );
+        });
+    }
+
+    /// The flush task is dropped (its executor shuts down, say) while it waits for the reader
+    /// role: the waker it leaves is the last reference to one whose drop drops a call.
+    #[test]
+    fn a_dropped_flush_tasks_waker_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (mut f, _) = FlushWaiting::new(0);
+            // The server reads: the socket wakes the task and lets its waker go, so that
+            // only the connection holds it.
+            f.server.requests();
+            assert!(!f.dropped(), "the flush waker was let go");
+            drop(std::mem::replace(
+                &mut f.flush,
+                Box::pin(std::future::pending()),
+            ));
+            assert!(f.dropped(), "the dropped flush task's waker was kept");
+            assert!(f.conn.lock().flush_waker.is_none());
+            assert_eq!(
+                f.conn.lock().calls.len(),
+                1,
+                "the dropped call kept its slot"
+            );
+        });
     }
 }

@@ -1,7 +1,7 @@
 //! A shutdown signal every task of a server can wait on.
 
 use smol::channel::{Receiver, Sender, bounded};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 
 /// Triggers a graceful shutdown: stop accepting, send goaway, finish calls in flight, exit.
 ///
@@ -23,9 +23,14 @@ impl ShutdownHandle {
 
     /// Starts the shutdown. Calling it again does nothing.
     pub fn shutdown(&self) {
-        if let Ok(mut trigger) = self.trigger.lock() {
-            trigger.take();
-        }
+        // Dropping the sender wakes every task waiting on the signal, and a waker runs code
+        // that is not ours, which may call this again: drop it once the lock is released.
+        let sender = self
+            .trigger
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+        drop(sender);
     }
 
     /// Whether the shutdown has started.
@@ -65,4 +70,53 @@ pub fn shutdown_on_signals(handle: &ShutdownHandle) -> std::io::Result<()> {
             }
         })?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::task::{Context, Wake, Waker};
+
+    /// A waker that starts the shutdown (again) when woken, as a task woken by the signal
+    /// might run code that calls `shutdown` on its own thread.
+    struct ShutsDown(ShutdownHandle);
+
+    impl Wake for ShutsDown {
+        fn wake(self: Arc<Self>) {
+            self.0.shutdown();
+        }
+    }
+
+    /// Starting the shutdown wakes every task waiting on it; a waker that calls `shutdown`
+    /// again must not find the handle's lock still held. Runs on its own thread under a
+    /// timeout, so that a deadlock fails the test rather than hangs it.
+    #[test]
+    fn a_waker_woken_by_the_shutdown_may_call_shutdown_again() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let handle = ShutdownHandle::new();
+            let waker = Waker::from(Arc::new(ShutsDown(handle.clone())));
+            let mut wait = std::pin::pin!(handle.wait());
+            let polled = wait.as_mut().poll(&mut Context::from_waker(&waker));
+            assert!(polled.is_pending(), "the shutdown started on its own");
+            drop(waker);
+            handle.shutdown();
+            assert!(handle.is_shutdown());
+            let polled = wait.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+            assert!(
+                polled.is_ready(),
+                "a waiting task does not see the shutdown"
+            );
+            let _ = tx.send(());
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("deadlock: the signal's waiters were woken under the handle's lock")
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the scenario panicked (see its output above)")
+            }
+        }
+    }
 }

@@ -50,20 +50,33 @@ pub const DEFAULT_BUFFER: usize = 64 * 1024;
 
 /// Wakers of the tasks waiting on one thing, one per handle (keyed by handle id), so that
 /// clones of a stream each get woken, as sockets' clones do.
+///
+/// A waker this lets go of is handed back to be dropped once the connection's lock is
+/// released, never dropped under it: dropping a waker runs code that is not ours (the last
+/// reference to a task drops the task's future), which may use this connection and so take
+/// the lock.
 #[derive(Debug, Default)]
 struct Wakers(Vec<(u64, Waker)>);
 
 impl Wakers {
-    fn register(&mut self, id: u64, waker: &Waker) {
+    /// Registers `waker` for handle `id`; returns the waker it replaces, if any.
+    #[must_use = "the replaced waker is to be dropped after the lock is released"]
+    fn register(&mut self, id: u64, waker: &Waker) -> Option<Waker> {
         match self.0.iter_mut().find(|(owner, _)| *owner == id) {
-            Some((_, w)) if w.will_wake(waker) => {}
-            Some((_, w)) => w.clone_from(waker),
-            None => self.0.push((id, waker.clone())),
+            Some((_, w)) if w.will_wake(waker) => None,
+            Some((_, w)) => Some(std::mem::replace(w, waker.clone())),
+            None => {
+                self.0.push((id, waker.clone()));
+                None
+            }
         }
     }
 
-    fn forget(&mut self, id: u64) {
-        self.0.retain(|(owner, _)| *owner != id);
+    /// Forgets handle `id`'s waker, moving it into `gone`.
+    fn forget(&mut self, id: u64, gone: &mut Vec<Waker>) {
+        if let Some(at) = self.0.iter().position(|(owner, _)| *owner == id) {
+            gone.push(self.0.swap_remove(at).1);
+        }
     }
 
     fn take_into(&mut self, out: &mut Vec<Waker>) {
@@ -211,17 +224,19 @@ impl Clone for MemoryStream {
 impl Drop for MemoryStream {
     fn drop(&mut self) {
         let mut wake = Vec::new();
+        let mut gone = Vec::new();
         {
             let mut c = self.shared.lock();
             let side = self.side;
-            c.pipes[side].writers.forget(self.id);
-            c.pipes[1 - side].readers.forget(self.id);
+            c.pipes[side].writers.forget(self.id, &mut gone);
+            c.pipes[1 - side].readers.forget(self.id, &mut gone);
             c.handles[side] -= 1;
             if c.handles[side] == 0 {
                 c.pipes[side].close_write(&mut wake);
                 c.pipes[1 - side].close_read(&mut wake);
             }
         }
+        drop(gone);
         wake.into_iter().for_each(Waker::wake);
     }
 }
@@ -317,6 +332,7 @@ impl AsyncRead for MemoryStream {
         }
         loop {
             let mut wake = Vec::new();
+            let replaced;
             let due = {
                 let mut c = this.shared.lock();
                 if c.reset {
@@ -347,9 +363,10 @@ impl AsyncRead for MemoryStream {
                 if pipe.data.is_empty() && pipe.write_closed {
                     return Poll::Ready(Ok(0));
                 }
-                pipe.readers.register(this.id, cx.waker());
+                replaced = pipe.readers.register(this.id, cx.waker());
                 due
             };
+            drop(replaced);
             let Some(due) = due else {
                 return Poll::Pending;
             };
@@ -373,10 +390,20 @@ impl AsyncWrite for MemoryStream {
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
         let mut wake = Vec::new();
+        let mut replaced = None;
         let result = {
             let mut c = this.shared.lock();
-            write(&mut c, this.side, this.id, cx, buf, &mut wake)
+            write(
+                &mut c,
+                this.side,
+                this.id,
+                cx,
+                buf,
+                &mut wake,
+                &mut replaced,
+            )
         };
+        drop(replaced);
         wake.into_iter().for_each(Waker::wake);
         result
     }
@@ -403,6 +430,7 @@ fn write(
     cx: &mut Context<'_>,
     buf: &[u8],
     wake: &mut Vec<Waker>,
+    replaced: &mut Option<Waker>,
 ) -> Poll<io::Result<usize>> {
     if c.reset {
         return Poll::Ready(Err(reset_error()));
@@ -417,7 +445,7 @@ fn write(
     }
     let room = pipe.capacity.saturating_sub(pipe.data.len());
     if room == 0 {
-        pipe.writers.register(id, cx.waker());
+        *replaced = pipe.writers.register(id, cx.waker());
         return Poll::Pending;
     }
     if faults.reset_chance > 0.0 && pipe.rng.f64() < faults.reset_chance {
@@ -447,7 +475,7 @@ fn write(
 mod tests {
     use super::*;
     use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    use std::sync::atomic::AtomicUsize;
+    use std::sync::atomic::{AtomicBool, AtomicUsize};
     use std::task::Wake;
 
     /// A waker that counts how often it was woken.
@@ -677,5 +705,153 @@ mod tests {
         let _client = MemoryStream::connect(name).unwrap();
         assert_eq!(woken(&count), 1);
         assert!(matches!(listener.poll_accept(&mut cx), Poll::Ready(Ok(_))));
+    }
+
+    /// A waker whose last reference, when it goes, runs `on_drop`: as when a task's last
+    /// waker takes the task's future with it, and that future used the same connection.
+    struct OnDrop {
+        on_drop: Mutex<Option<Box<dyn FnOnce() + Send>>>,
+        ran: Arc<AtomicBool>,
+    }
+
+    impl Wake for OnDrop {
+        fn wake(self: Arc<Self>) {}
+    }
+
+    impl Drop for OnDrop {
+        fn drop(&mut self) {
+            let on_drop = self
+                .on_drop
+                .get_mut()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .take();
+            if let Some(f) = on_drop {
+                f();
+            }
+            self.ran.store(true, Ordering::SeqCst);
+        }
+    }
+
+    /// An `OnDrop` waker running `f`, and the flag it raises once it has.
+    fn on_drop(f: impl FnOnce() + Send + 'static) -> (Waker, Arc<AtomicBool>) {
+        let ran = Arc::new(AtomicBool::new(false));
+        let waker = Waker::from(Arc::new(OnDrop {
+            on_drop: Mutex::new(Some(Box::new(f))),
+            ran: Arc::clone(&ran),
+        }));
+        (waker, ran)
+    }
+
+    /// Runs `scenario` on a thread of its own and fails if it does not end within 10 s: a
+    /// thread that takes a lock it holds deadlocks (or panics), and the test is to fail then,
+    /// not hang.
+    fn ends_in_time(scenario: impl FnOnce() + Send + 'static) {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            scenario();
+            let _ = tx.send(());
+        });
+        match rx.recv_timeout(Duration::from_secs(10)) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                panic!("deadlock: a waker was dropped under the lock its drop takes")
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                panic!("the scenario panicked (see its output above)")
+            }
+        }
+    }
+
+    /// A reader polled again with another waker: the waker it replaces is the last
+    /// reference to one whose drop drops a handle of the same connection.
+    #[test]
+    fn a_replaced_reader_waker_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (_a, mut b) = MemoryStream::pair();
+            let other = b.clone();
+            let (waker, ran) = on_drop(move || drop(other));
+            let mut buf = [0; 1];
+            let polled = Pin::new(&mut b).poll_read(&mut Context::from_waker(&waker), &mut buf);
+            assert!(polled.is_pending());
+            drop(waker);
+            assert!(!ran.load(Ordering::SeqCst), "the reader's waker was let go");
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(Pin::new(&mut b).poll_read(&mut cx, &mut buf).is_pending());
+            assert!(ran.load(Ordering::SeqCst), "the replaced waker was kept");
+        });
+    }
+
+    /// As above, for a writer waiting on a full buffer.
+    #[test]
+    fn a_replaced_writer_waker_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (mut a, _b) = MemoryStream::pair_with(&Faults::default().buffer(4));
+            let other = a.clone();
+            let (waker, ran) = on_drop(move || drop(other));
+            let mut w = Pin::new(&mut a);
+            let mut cx = Context::from_waker(&waker);
+            assert!(matches!(
+                w.as_mut().poll_write(&mut cx, b"abcd"),
+                Poll::Ready(Ok(4))
+            ));
+            assert!(w.as_mut().poll_write(&mut cx, b"e").is_pending());
+            drop(waker);
+            assert!(!ran.load(Ordering::SeqCst), "the writer's waker was let go");
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(w.as_mut().poll_write(&mut cx, b"e").is_pending());
+            assert!(ran.load(Ordering::SeqCst), "the replaced waker was kept");
+        });
+    }
+
+    /// A handle is dropped while it waits to read: the waker it leaves is the last reference
+    /// to one whose drop drops another handle of the same connection.
+    #[test]
+    fn a_dropped_handles_waker_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let (_a, b) = MemoryStream::pair();
+            let mut waiting = b.clone();
+            let (waker, ran) = on_drop(move || drop(b));
+            let mut buf = [0; 1];
+            let mut cx = Context::from_waker(&waker);
+            assert!(
+                Pin::new(&mut waiting)
+                    .poll_read(&mut cx, &mut buf)
+                    .is_pending()
+            );
+            drop(waker);
+            assert!(!ran.load(Ordering::SeqCst), "the reader's waker was let go");
+            drop(waiting);
+            assert!(
+                ran.load(Ordering::SeqCst),
+                "the dropped handle's waker was kept"
+            );
+        });
+    }
+
+    /// A listener polled again with another waker: the waker it replaces is the last
+    /// reference to one whose drop connects to the same listener.
+    #[test]
+    fn a_replaced_accept_waker_is_dropped_outside_the_lock() {
+        ends_in_time(|| {
+            let name = "memory-tests-accept-waker";
+            let listener = MemoryListener::bind(name).unwrap();
+            let (waker, ran) = on_drop(move || {
+                MemoryStream::connect(name).expect("connect");
+            });
+            assert!(
+                listener
+                    .poll_accept(&mut Context::from_waker(&waker))
+                    .is_pending()
+            );
+            drop(waker);
+            assert!(
+                !ran.load(Ordering::SeqCst),
+                "the listener's waker was let go"
+            );
+            let mut cx = Context::from_waker(Waker::noop());
+            assert!(listener.poll_accept(&mut cx).is_pending());
+            assert!(ran.load(Ordering::SeqCst), "the replaced waker was kept");
+            assert!(matches!(listener.poll_accept(&mut cx), Poll::Ready(Ok(_))));
+        });
     }
 }

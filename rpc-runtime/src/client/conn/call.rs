@@ -64,18 +64,25 @@ impl Future for PendingCall {
         loop {
             let mut st = this.conn.lock();
             let wait = (st.reading && !this.reader).then_some(cx.waker());
+            // A waker the poll displaces is dropped only once the lock is released: its drop
+            // may drop a call of this connection, which takes the lock (see `Polled`).
             let outcome = match st.calls.poll(this.id, wait) {
                 Polled::Done(done) => done,
-                Polled::Waiting => return Poll::Pending,
+                Polled::Waiting(old) => {
+                    drop(st);
+                    drop(old);
+                    return Poll::Pending;
+                }
                 Polled::Gone => Err(st
                     .closed
                     .clone()
                     .unwrap_or_else(|| RpcError::new(Status::Internal, "call slot vanished"))),
-                Polled::Read => {
+                Polled::Read(old) => {
                     // Nobody reads: this call does, until its own reply is in.
                     st.reading = true;
                     drop(st);
                     this.reader = true;
+                    drop(old);
                     if this.conn.read_some(cx).is_pending() {
                         return Poll::Pending;
                     }
@@ -106,7 +113,10 @@ impl Drop for PendingCall {
         }
         // The caller gave up (timeout, or the future was dropped): forget the call and tell
         // the server, so it can stop working on it.
-        let replied = st.calls.remove(self.id).is_some_and(|done| done.is_some());
+        let (replied, waker) = match st.calls.remove(self.id) {
+            Some((done, waker)) => (done.is_some(), waker),
+            None => (false, None),
+        };
         conn.pending.store(st.calls.len(), Ordering::Release);
         // Whether this call read, or was woken to read next and now never will: when nobody
         // reads, wake a waiting call to take the role.
@@ -118,6 +128,9 @@ impl Drop for PendingCall {
             st.flushing = true;
         }
         drop(st);
+        // The call's waker, if it waited, is dropped only now that the lock is released: its
+        // drop may drop another call of this connection, which takes the lock.
+        drop(waker);
         if let Some(w) = next {
             w.wake();
         }

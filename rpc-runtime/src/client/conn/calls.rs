@@ -71,14 +71,19 @@ fn next_id(id: u32) -> u32 {
 }
 
 /// Where a polled call stands (`Calls::poll`).
+///
+/// `Waiting` and `Read` carry the waker the poll displaced from the slot, if any: the caller
+/// drops it only after releasing the connection's lock, since dropping a waker runs code that
+/// is not ours (the last reference to a task drops the task's future, which may hold a call
+/// on this very connection, and dropping that call takes the lock).
 #[derive(Debug)]
 pub(super) enum Polled {
     /// Its outcome is in; its slot is free.
     Done(Outcome),
     /// It waits for another caller to read for it.
-    Waiting,
+    Waiting(Option<Waker>),
     /// No outcome yet and nobody reads for it: it is to read.
-    Read,
+    Read(Option<Waker>),
     /// It is not in flight.
     Gone,
 }
@@ -187,28 +192,33 @@ impl Calls {
             .then_some(index)
     }
 
-    /// Frees slot `index` (in use) for the next call, under the next id.
+    /// Frees slot `index` (in use) for the next call, under the next id. Its waker has been
+    /// taken: a waker is never dropped here, under the connection's lock.
     #[inline]
     fn free(&mut self, index: usize) {
         let slot = &mut self.slots[index];
+        debug_assert!(slot.waker.is_none(), "a freed slot keeps its waker");
         slot.live = false;
         slot.id = next_id(slot.id);
-        slot.waker = None;
         self.live -= 1;
         self.free.push(index as u32);
     }
 
-    /// Frees the slot of call `id`, if in flight, and returns its outcome if it had one.
-    pub(super) fn remove(&mut self, id: u32) -> Option<Option<Outcome>> {
+    /// Frees the slot of call `id`, if in flight, and returns its outcome if it had one,
+    /// and its waker if it had one (for the caller to drop once the lock is released).
+    pub(super) fn remove(&mut self, id: u32) -> Option<(Option<Outcome>, Option<Waker>)> {
         let index = self.find(id)?;
-        let done = self.slots[index].done.take();
+        let slot = &mut self.slots[index];
+        let done = slot.done.take();
+        let waker = slot.waker.take();
         self.free(index);
-        Some(done)
+        Some((done, waker))
     }
 
     /// Where call `id` stands, for its future's poll: with its outcome in, takes it and frees
     /// the slot; without, keeps `wait` to wake it if given (another caller reads for it), or
-    /// forgets its waker (it is to read itself).
+    /// gives up its waker (it is to read itself). A waker the poll displaces is returned, not
+    /// dropped (see `Polled`).
     #[inline]
     pub(super) fn poll(&mut self, id: u32, wait: Option<&Waker>) -> Polled {
         let Some(index) = self.find(id) else {
@@ -216,22 +226,23 @@ impl Calls {
         };
         let slot = &mut self.slots[index];
         if let Some(done) = slot.done.take() {
+            // Whoever put the outcome in took the waker with it (`on_frame`, `fail_all`), and
+            // no waker is stored beside an outcome: the slot has none to drop.
             self.free(index);
             return Polled::Done(done);
         }
         let Some(waker) = wait else {
-            slot.waker = None;
-            return Polled::Read;
+            return Polled::Read(slot.waker.take());
         };
-        match &slot.waker {
-            Some(w) if w.will_wake(waker) => {}
-            _ => slot.waker = Some(waker.clone()),
-        }
+        let old = match &slot.waker {
+            Some(w) if w.will_wake(waker) => None,
+            _ => slot.waker.replace(waker.clone()),
+        };
         if !slot.queued {
             slot.queued = true;
             self.waiting.push(index as u32);
         }
-        Polled::Waiting
+        Polled::Waiting(old)
     }
 
     /// Takes the waker of a call that waits for another to read, if any.
@@ -318,7 +329,7 @@ mod tests {
         let mut calls = Calls::default();
         let a = calls.insert().unwrap();
         let b = calls.insert().unwrap();
-        assert!(matches!(calls.remove(a), Some(None)));
+        assert!(matches!(calls.remove(a), Some((None, None))));
         assert!(calls.remove(a).is_none(), "removed twice");
         let vacant = calls.vacant_id();
         let c = calls.insert().unwrap();
@@ -344,15 +355,15 @@ mod tests {
         let b = calls.insert().unwrap();
         assert!(matches!(
             calls.poll(a, Some(Waker::noop())),
-            Polled::Waiting
+            Polled::Waiting(_)
         ));
         assert!(matches!(
             calls.poll(a, Some(Waker::noop())),
-            Polled::Waiting
+            Polled::Waiting(_)
         ));
         assert!(matches!(
             calls.poll(b, Some(Waker::noop())),
-            Polled::Waiting
+            Polled::Waiting(_)
         ));
         // b completes (its waker taken), a is freed and its slot reused by c, which waits.
         calls.get_mut(b).unwrap().waker.take();
@@ -361,7 +372,7 @@ mod tests {
         assert!(calls.take_waiting().is_none(), "c has not registered");
         assert!(matches!(
             calls.poll(c, Some(Waker::noop())),
-            Polled::Waiting
+            Polled::Waiting(_)
         ));
         assert!(calls.take_waiting().is_some());
         assert!(calls.take_waiting().is_none());

@@ -66,17 +66,27 @@ impl FlushReader<'_> {
     /// Reads once if nobody else reads (taking the role), like a waiting call would.
     /// `Pending` when there is nothing to read now or another holds the role; either way
     /// `cx` is woken when there is something to do.
+    ///
+    /// A waker this displaces is dropped once the lock is released: its drop may drop a call
+    /// of this connection, which takes the lock.
     fn read(&mut self, cx: &mut Context<'_>) -> Poll<()> {
         if !self.held {
             let mut st = self.conn.lock();
             if st.reading {
                 // Whoever reads hands the role on when done, to us if no call waits.
-                st.flush_waker = Some(cx.waker().clone());
+                let old = match &st.flush_waker {
+                    Some(w) if w.will_wake(cx.waker()) => None,
+                    _ => st.flush_waker.replace(cx.waker().clone()),
+                };
+                drop(st);
+                drop(old);
                 return Poll::Pending;
             }
             st.reading = true;
-            st.flush_waker = None;
+            let old = st.flush_waker.take();
             self.held = true;
+            drop(st);
+            drop(old);
         }
         self.conn.read_some(cx)
     }
@@ -85,9 +95,10 @@ impl FlushReader<'_> {
 impl Drop for FlushReader<'_> {
     fn drop(&mut self) {
         let mut st = self.conn.lock();
-        st.flush_waker = None;
+        let old = st.flush_waker.take();
         let next = release_reader(&mut self.held, &mut st);
         drop(st);
+        drop(old);
         if let Some(w) = next {
             w.wake();
         }

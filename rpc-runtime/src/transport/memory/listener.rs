@@ -136,7 +136,9 @@ impl MemoryListener {
         match st.queue.pop_front() {
             Some(stream) => Poll::Ready(Ok(stream)),
             None => {
-                st.wakers.register(0, cx.waker());
+                let replaced = st.wakers.register(0, cx.waker());
+                drop(st);
+                drop(replaced);
                 Poll::Pending
             }
         }
