@@ -37,6 +37,50 @@
 //! running), `resource exhausted` (retrying elsewhere would spread an overload rather than
 //! shed it) and the service's own errors are final too. When every endpoint failed, the error
 //! is `unavailable` and names each endpoint with its failure.
+//!
+//! # Threads
+//!
+//! A connection's callers share its socket: whichever of them is waiting reads the replies
+//! for all of them and wakes the callers they belong to. Those hand-offs cost least when the
+//! callers run on one thread. On an executor that several threads run and steal from (smol's
+//! `Executor` run by two threads, say), a woken caller goes to whichever thread takes it, so
+//! the connection's lock, its calls and the executor's queue pass between the threads' caches
+//! on every reply, and one thread often wakes the other. A program that keeps many calls in
+//! flight on one connection therefore does best with that connection's callers on one
+//! thread (an executor per thread, each connection's tasks spawned on one of them), and
+//! spreads connections, not callers, over its threads. In the project's bench
+//! (`docs/PERFORMANCE.md`, "Sixth pass"), that layout cut the user CPU of 64 calls in flight
+//! on one connection by 10-45% per call and halved its context switches, and took a single
+//! call in flight from 3.3-3.6 context switches per call to 1.7-2.0. With many busy
+//! connections, a shared executor balances the threads as well, and neither layout was
+//! faster.
+//!
+//! ```
+//! use rpc_runtime::{Client, RpcError, Server};
+//!
+//! let server = Server::builder().listen("tcp://127.0.0.1:0".parse()?).bind()?.spawn()?;
+//! let client = Client::new(server.endpoints()[0].clone());
+//! // Eight callers share the client's connection, all on this thread's executor.
+//! let ex = smol::LocalExecutor::new();
+//! let callers: Vec<_> = (0..8)
+//!     .map(|_| {
+//!         let client = client.clone();
+//!         ex.spawn(async move {
+//!             for _ in 0..10 {
+//!                 client.ping().await?;
+//!             }
+//!             Ok::<(), RpcError>(())
+//!         })
+//!     })
+//!     .collect();
+//! smol::block_on(ex.run(async {
+//!     for caller in callers {
+//!         caller.await?;
+//!     }
+//!     Ok::<(), RpcError>(())
+//! }))?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod balance;
 mod blocking;
