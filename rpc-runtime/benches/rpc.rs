@@ -14,7 +14,9 @@
 //! `--client-executor` (or `RPC_BENCH_CLIENT_EXECUTOR`) says how the async clients (rpc-runtime
 //! and smol-raw) use their two threads: `shared`, the default, is one smol executor that both
 //! threads run and steal from; `per-thread` gives each thread an executor of its own and puts
-//! all of a connection's tasks on one of them. Each line says which as `client_exec=`.
+//! every task the bench spawns for a connection on one of them (a task the runtime spawns to
+//! finish a write to a full socket goes to smol's global executor either way). Each line says
+//! which as `client_exec=`.
 //!
 //! Every cell runs in a fresh process (this binary re-runs itself with
 //! `--cell PEER SCENARIO TRANSPORT SECS`), repetitions in rep-major order; each cell prints one
@@ -286,6 +288,8 @@ fn main() {
             }
         }
     }
+    // A bad RPC_BENCH_CLIENT_EXECUTOR stops the run here, not in its first async cell.
+    let _ = Layout::from_env();
     let exe = std::env::current_exe().expect("current exe");
     let mut lines: Vec<String> = Vec::new();
     if idle {
@@ -611,7 +615,7 @@ impl Pool {
     }
 
     /// The executor for the tasks of connection `c`: the one shared executor, or thread
-    /// `c % threads`'s own, so that every task of a connection runs on one thread.
+    /// `c % threads`'s own, so that the bench's tasks of a connection run on one thread.
     fn for_conn(&self, c: usize) -> &smol::Executor<'static> {
         &self.executors[c % self.executors.len()]
     }
@@ -634,9 +638,9 @@ enum Layout {
     /// One executor that every thread runs and steals from: smol's usual multi-threaded set-up,
     /// and the default. A caller's task runs on whichever thread takes it.
     Shared,
-    /// An executor per thread, and every task of a connection on one of them (connection `c`
-    /// on thread `c % threads`): a connection's callers, and the wake-ups between them, stay
-    /// on one thread.
+    /// An executor per thread, and the bench's tasks of a connection on one of them
+    /// (connection `c` on thread `c % threads`): a connection's callers, and the wake-ups
+    /// between them, stay on one thread.
     PerThread,
 }
 

@@ -49,11 +49,13 @@
 //! flight on one connection therefore does best with that connection's callers on one
 //! thread (an executor per thread, each connection's tasks spawned on one of them), and
 //! spreads connections, not callers, over its threads. In the project's bench
-//! (`docs/PERFORMANCE.md`, "Sixth pass"), that layout cut the user CPU of 64 calls in flight
-//! on one connection by 10-45% per call and halved its context switches, and took a single
-//! call in flight from 3.3-3.6 context switches per call to 1.7-2.0. With many busy
-//! connections, a shared executor balances the threads as well, and neither layout was
-//! faster.
+//! (`docs/PERFORMANCE.md`, "Sixth pass"), that layout cut the user CPU per call of 64 calls
+//! in flight on one connection by 4-27% in full runs (29-48% in single alternated cells),
+//! halved their context switches and made more calls per second in every pair of runs, and
+//! took a single call in flight from 3.3-3.6 context switches per call to 1.7-2.0 (its calls
+//! per second went both ways). With sixteen busy connections a shared executor did better
+//! in three pairs of four: it keeps both threads busy, and stealing helps when one of them
+//! is preempted. The machine was noisy, and the ranges overlap.
 //!
 //! ```
 //! use rpc_runtime::{Client, RpcError, Server};
@@ -138,7 +140,8 @@ impl Default for ClientOptions {
 ///
 /// It connects lazily, on the first call, and again after the connection is lost, so a client
 /// outlives server restarts; calls on a dead connection fail at once with `unavailable`.
-/// Clones share the connection.
+/// Clones share the connection; the [module's documentation](self#threads) says on which
+/// threads their callers run best.
 ///
 /// # Examples
 ///
