@@ -491,6 +491,7 @@ impl Conn {
 mod tests {
     use super::*;
     use crate::frame::DEFAULT_MAX_BODY;
+    use crate::test_support::ends_in_time;
     use crate::transport::memory::{Faults, MemoryStream};
     use smol::future::FutureExt as _;
     use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -1250,31 +1251,14 @@ mod tests {
         (waker, dropped)
     }
 
-    /// Runs `scenario` on a thread of its own and fails if it does not end within 10 s: a
-    /// thread that takes the connection's lock again while holding it deadlocks (or panics),
-    /// and the test is to fail then, not hang.
-    fn ends_in_time(scenario: impl FnOnce() + Send + 'static) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            scenario();
-            let _ = tx.send(());
-        });
-        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
-            Ok(()) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                panic!("deadlock: a waker was dropped under the connection's lock")
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                panic!("the scenario panicked (see its output above)")
-            }
-        }
-    }
+    /// What a scenario that does not end in time means here.
+    const DEADLOCK: &str = "deadlock: a waker was dropped under the connection's lock";
 
     /// A waiting call is polled again with another waker (as a `select!` loop does): the
     /// waker it replaces is the last reference to one whose drop drops another call.
     #[test]
     fn a_waker_replaced_by_a_new_poll_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (conn, mut server) = connected();
             let mut a = Handle::start(&conn);
             let mut b = Handle::start(&conn);
@@ -1303,7 +1287,7 @@ mod tests {
     /// read: the waker it gives up is the last reference to one whose drop drops another call.
     #[test]
     fn a_waker_given_up_to_read_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (conn, mut server) = connected();
             let mut a = Handle::start(&conn);
             let mut b = Handle::start(&conn);
@@ -1335,7 +1319,7 @@ mod tests {
     /// one whose drop drops another call.
     #[test]
     fn the_waker_of_a_dropped_waiting_call_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (conn, mut server) = connected();
             let mut a = Handle::start(&conn);
             let mut b = Handle::start(&conn);
@@ -1418,7 +1402,7 @@ mod tests {
     /// is the last reference to one whose drop drops a call.
     #[test]
     fn a_flush_waker_replaced_by_a_new_poll_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (mut f, _) = FlushWaiting::new(0);
             assert!(!f.dropped(), "the flush waker was let go");
             assert!(f.poll().is_pending());
@@ -1439,7 +1423,7 @@ mod tests {
     /// it: the waker it no longer needs is the last reference to one whose drop drops a call.
     #[test]
     fn a_flush_waker_given_up_to_read_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (mut f, waiting) = FlushWaiting::new(1);
             let reply = {
                 let mut out = Vec::new();
@@ -1476,7 +1460,7 @@ mod tests {
     /// role: the waker it leaves is the last reference to one whose drop drops a call.
     #[test]
     fn a_dropped_flush_tasks_waker_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (mut f, _) = FlushWaiting::new(0);
             // The server reads: the socket wakes the task and lets its waker go, so that
             // only the connection holds it.
