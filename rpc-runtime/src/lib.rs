@@ -51,6 +51,8 @@ pub mod schema;
 pub mod server;
 pub mod service;
 pub mod status;
+#[cfg(test)]
+mod test_support;
 pub mod transport;
 pub mod wire;
 

@@ -252,14 +252,90 @@ impl Node {
                 )
             })?;
         let conn = Conn::new(stream, options.max_body);
-        if let Ok(mut slot) = self.conn.lock() {
-            *slot = Some(Arc::clone(&conn));
-        }
+        // The connection replaced may be the last reference to it: dropping it drops its
+        // streams, which wakes and drops wakers that may start a call on this node and so
+        // take the lock. It goes after the guard.
+        let replaced = match self.conn.lock() {
+            Ok(mut slot) => slot.replace(Arc::clone(&conn)),
+            Err(_) => None,
+        };
+        drop(replaced);
         Ok(conn)
     }
 
     fn usable(&self) -> Option<Arc<Conn>> {
         let conn = self.conn.lock().ok()?.clone()?;
         conn.accepts_calls().then_some(conn)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::transport::memory::MemoryListener;
+    use smol::io::AsyncRead;
+    use std::pin::Pin;
+    use std::sync::atomic::AtomicBool;
+    use std::task::{Context, Wake, Waker};
+
+    /// A waker that asks the node about its connection when woken, as a task woken by the
+    /// server's end might start a call on the same client from the waking thread.
+    struct AsksNode {
+        node: Arc<Node>,
+        asked: Arc<AtomicBool>,
+    }
+
+    impl Wake for AsksNode {
+        fn wake(self: Arc<Self>) {
+            let _ = self.node.connection_gone();
+            self.asked.store(true, Ordering::Release);
+        }
+    }
+
+    /// The node replaces a connection the server sent goaway on: the old connection, and
+    /// with it the client's last handle of the stream, goes with the last reference to it,
+    /// which wakes the server's reader. That waker uses the same node, so the old connection
+    /// must be dropped after the node's lock is released.
+    #[test]
+    fn a_replaced_connection_is_dropped_outside_the_nodes_lock() {
+        crate::test_support::ends_in_time(
+            "deadlock: the replaced connection was dropped under the node's lock",
+            || {
+                let name = "node-unit-replaced-connection";
+                let listener = MemoryListener::bind(name).expect("bind");
+                let node = Arc::new(Node::new(Endpoint::memory(name)));
+                let options = ClientOptions::default();
+                let first = smol::block_on(node.connection(&options)).expect("connect");
+                let mut server = smol::block_on(listener.accept()).expect("accept");
+                // The server's end waits to read, with a waker that uses the node.
+                let asked = Arc::new(AtomicBool::new(false));
+                let waker = Waker::from(Arc::new(AsksNode {
+                    node: Arc::clone(&node),
+                    asked: Arc::clone(&asked),
+                }));
+                let mut buf = [0u8; 16];
+                let read =
+                    Pin::new(&mut server).poll_read(&mut Context::from_waker(&waker), &mut buf);
+                assert!(read.is_pending(), "the client wrote unasked");
+                drop(waker);
+                let mut goaway = Vec::new();
+                crate::frame::encode_bytes(
+                    &mut goaway,
+                    crate::frame::Header::new(FrameKind::Goaway, 0),
+                    &[],
+                );
+                smol::block_on(smol::io::AsyncWriteExt::write_all(&mut server, &goaway))
+                    .expect("write goaway");
+                // The node holds the only reference to the first connection now.
+                drop(first);
+                let second = smol::block_on(node.connection(&options)).expect("reconnect");
+                assert!(!node.connection_gone(), "the node kept the old connection");
+                assert!(
+                    asked.load(Ordering::Acquire),
+                    "dropping the old connection did not wake the server's reader"
+                );
+                drop(second);
+            },
+        );
     }
 }

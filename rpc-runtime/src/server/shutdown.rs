@@ -92,31 +92,23 @@ mod tests {
     /// timeout, so that a deadlock fails the test rather than hangs it.
     #[test]
     fn a_waker_woken_by_the_shutdown_may_call_shutdown_again() {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let handle = ShutdownHandle::new();
-            let waker = Waker::from(Arc::new(ShutsDown(handle.clone())));
-            let mut wait = std::pin::pin!(handle.wait());
-            let polled = wait.as_mut().poll(&mut Context::from_waker(&waker));
-            assert!(polled.is_pending(), "the shutdown started on its own");
-            drop(waker);
-            handle.shutdown();
-            assert!(handle.is_shutdown());
-            let polled = wait.as_mut().poll(&mut Context::from_waker(Waker::noop()));
-            assert!(
-                polled.is_ready(),
-                "a waiting task does not see the shutdown"
-            );
-            let _ = tx.send(());
-        });
-        match rx.recv_timeout(std::time::Duration::from_secs(10)) {
-            Ok(()) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                panic!("deadlock: the signal's waiters were woken under the handle's lock")
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                panic!("the scenario panicked (see its output above)")
-            }
-        }
+        crate::test_support::ends_in_time(
+            "deadlock: the signal's waiters were woken under the handle's lock",
+            || {
+                let handle = ShutdownHandle::new();
+                let waker = Waker::from(Arc::new(ShutsDown(handle.clone())));
+                let mut wait = std::pin::pin!(handle.wait());
+                let polled = wait.as_mut().poll(&mut Context::from_waker(&waker));
+                assert!(polled.is_pending(), "the shutdown started on its own");
+                drop(waker);
+                handle.shutdown();
+                assert!(handle.is_shutdown());
+                let polled = wait.as_mut().poll(&mut Context::from_waker(Waker::noop()));
+                assert!(
+                    polled.is_ready(),
+                    "a waiting task does not see the shutdown"
+                );
+            },
+        );
     }
 }

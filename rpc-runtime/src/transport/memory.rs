@@ -474,6 +474,7 @@ fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::test_support::ends_in_time;
     use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
     use std::sync::atomic::{AtomicBool, AtomicUsize};
     use std::task::Wake;
@@ -742,31 +743,14 @@ mod tests {
         (waker, ran)
     }
 
-    /// Runs `scenario` on a thread of its own and fails if it does not end within 10 s: a
-    /// thread that takes a lock it holds deadlocks (or panics), and the test is to fail then,
-    /// not hang.
-    fn ends_in_time(scenario: impl FnOnce() + Send + 'static) {
-        let (tx, rx) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            scenario();
-            let _ = tx.send(());
-        });
-        match rx.recv_timeout(Duration::from_secs(10)) {
-            Ok(()) => {}
-            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
-                panic!("deadlock: a waker was dropped under the lock its drop takes")
-            }
-            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
-                panic!("the scenario panicked (see its output above)")
-            }
-        }
-    }
+    /// What a scenario that does not end in time means here.
+    const DEADLOCK: &str = "deadlock: a waker was dropped under the lock its drop takes";
 
     /// A reader polled again with another waker: the waker it replaces is the last
     /// reference to one whose drop drops a handle of the same connection.
     #[test]
     fn a_replaced_reader_waker_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (_a, mut b) = MemoryStream::pair();
             let other = b.clone();
             let (waker, ran) = on_drop(move || drop(other));
@@ -784,7 +768,7 @@ mod tests {
     /// As above, for a writer waiting on a full buffer.
     #[test]
     fn a_replaced_writer_waker_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (mut a, _b) = MemoryStream::pair_with(&Faults::default().buffer(4));
             let other = a.clone();
             let (waker, ran) = on_drop(move || drop(other));
@@ -807,7 +791,7 @@ mod tests {
     /// to one whose drop drops another handle of the same connection.
     #[test]
     fn a_dropped_handles_waker_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let (_a, b) = MemoryStream::pair();
             let mut waiting = b.clone();
             let (waker, ran) = on_drop(move || drop(b));
@@ -832,7 +816,7 @@ mod tests {
     /// reference to one whose drop connects to the same listener.
     #[test]
     fn a_replaced_accept_waker_is_dropped_outside_the_lock() {
-        ends_in_time(|| {
+        ends_in_time(DEADLOCK, || {
             let name = "memory-tests-accept-waker";
             let listener = MemoryListener::bind(name).unwrap();
             let (waker, ran) = on_drop(move || {
