@@ -22,7 +22,7 @@ impl Client {
     ///
     /// # Errors
     ///
-    /// No endpoints, or more than [`MAX_ENDPOINTS`](crate::client::MAX_ENDPOINTS).
+    /// No endpoints, or more than [`MAX_ENDPOINTS`].
     ///
     /// # Examples
     ///
