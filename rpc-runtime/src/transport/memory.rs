@@ -474,9 +474,9 @@ fn write(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::test_support::ends_in_time;
+    use crate::test_support::{ends_in_time, on_drop};
     use smol::io::{AsyncReadExt as _, AsyncWriteExt as _};
-    use std::sync::atomic::{AtomicBool, AtomicUsize};
+    use std::sync::atomic::AtomicUsize;
     use std::task::Wake;
 
     /// A waker that counts how often it was woken.
@@ -706,41 +706,6 @@ mod tests {
         let _client = MemoryStream::connect(name).unwrap();
         assert_eq!(woken(&count), 1);
         assert!(matches!(listener.poll_accept(&mut cx), Poll::Ready(Ok(_))));
-    }
-
-    /// A waker whose last reference, when it goes, runs `on_drop`: as when a task's last
-    /// waker takes the task's future with it, and that future used the same connection.
-    struct OnDrop {
-        on_drop: Mutex<Option<Box<dyn FnOnce() + Send>>>,
-        ran: Arc<AtomicBool>,
-    }
-
-    impl Wake for OnDrop {
-        fn wake(self: Arc<Self>) {}
-    }
-
-    impl Drop for OnDrop {
-        fn drop(&mut self) {
-            let on_drop = self
-                .on_drop
-                .get_mut()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .take();
-            if let Some(f) = on_drop {
-                f();
-            }
-            self.ran.store(true, Ordering::SeqCst);
-        }
-    }
-
-    /// An `OnDrop` waker running `f`, and the flag it raises once it has.
-    fn on_drop(f: impl FnOnce() + Send + 'static) -> (Waker, Arc<AtomicBool>) {
-        let ran = Arc::new(AtomicBool::new(false));
-        let waker = Waker::from(Arc::new(OnDrop {
-            on_drop: Mutex::new(Some(Box::new(f))),
-            ran: Arc::clone(&ran),
-        }));
-        (waker, ran)
     }
 
     /// What a scenario that does not end in time means here.

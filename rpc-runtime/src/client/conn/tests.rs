@@ -1,6 +1,6 @@
 use super::*;
 use crate::frame::DEFAULT_MAX_BODY;
-use crate::test_support::ends_in_time;
+use crate::test_support::{ends_in_time, on_drop};
 use crate::transport::memory::{Faults, MemoryStream};
 use smol::future::FutureExt as _;
 use std::sync::atomic::{AtomicBool, AtomicUsize};
@@ -725,39 +725,13 @@ fn a_connection_with_every_slot_taken_refuses_a_new_call_until_one_finishes() {
     assert_replied(b.poll());
 }
 
-/// A waker whose last reference, when it goes, drops a call of the connection: as when a
-/// task's last waker is dropped and takes the task's future with it, and that future held
-/// a call. Dropping the call takes the connection's lock, so this waker must never be
-/// dropped with that lock held.
-struct DropsCall {
-    call: Mutex<Option<PendingCall>>,
-    dropped: Arc<AtomicBool>,
-}
-
-impl Wake for DropsCall {
-    fn wake(self: Arc<Self>) {}
-}
-
-impl Drop for DropsCall {
-    fn drop(&mut self) {
-        let call = self
-            .call
-            .get_mut()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .take();
-        drop(call);
-        self.dropped.store(true, Ordering::SeqCst);
-    }
-}
-
-/// A `DropsCall` waker holding `call`, and the flag it raises once it has dropped it.
+/// A waker whose last reference, when it goes, drops `call`: as when a task's last waker is
+/// dropped and takes the task's future with it, and that future held a call. Dropping the
+/// call takes the connection's lock, so this waker must never be dropped with that lock
+/// held. Returns the flag it raises once it has dropped the call.
 fn drops_call(call: Handle) -> (Waker, Arc<AtomicBool>) {
-    let dropped = Arc::new(AtomicBool::new(false));
-    let waker = Waker::from(Arc::new(DropsCall {
-        call: Mutex::new(Some(call.call)),
-        dropped: Arc::clone(&dropped),
-    }));
-    (waker, dropped)
+    let call = call.call;
+    on_drop(move || drop(call))
 }
 
 /// What a scenario that does not end in time means here.
@@ -850,7 +824,7 @@ fn the_waker_of_a_dropped_waiting_call_is_dropped_outside_the_lock() {
 /// The flush task, its write waiting on a full socket while `a` holds the reader role,
 /// as the flush-waker tests below set it up: `a` reads, and the task's buffer holds
 /// every frame queued and more than the socket takes. The task was last polled with a
-/// `DropsCall` waker holding a call `d` (whose frame is in that buffer too).
+/// [`drops_call`] waker holding a call `d` (whose frame is in that buffer too).
 struct FlushWaiting {
     conn: Arc<Conn>,
     server: Server,
